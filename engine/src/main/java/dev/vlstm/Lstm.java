@@ -1,0 +1,683 @@
+package dev.vlstm;
+
+import dev.vlstm.kernel.KernelProvider;
+import dev.vlstm.kernel.Kernels;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+
+/**
+ * One LSTM layer with input size I and hidden size H, float32.
+ *
+ * <h2>Parameters</h2>
+ * One fused weight matrix {@code W [4H × (I+H)]} (rows: gates i, f, g, o, H rows each; columns:
+ * the I input columns, then the H recurrent columns) and one bias {@code b [4H]}, both views of a
+ * {@link ParameterSet} named {@code <prefix>weight} and {@code <prefix>bias}.
+ * <pre>
+ * z_t = W·[x_t ; h_{t-1}] + b,  i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o)
+ * c_t = f⊙c_{t-1} + i⊙g,       h_t = o⊙tanh(c_t)
+ * </pre>
+ *
+ * <h2>Layouts (all flat {@code float[]}, row-major)</h2>
+ * <ul>
+ *   <li>inputs {@code x}: time-major {@code [T][B][I]}: element (t, b, i) at {@code (t*B + b)*I + i};</li>
+ *   <li>hidden outputs: {@code [T][B][H]}; states h and c: {@code [B][H]}.</li>
+ * </ul>
+ *
+ * <h2>Use</h2>
+ * Training: {@link #forward} (keeps what backward needs), then {@link #backward}, which
+ * <em>adds</em> the parameter gradients into the set's gradient buffer. Inference:
+ * {@link #newState(int)} and {@link #infer}, which keep only the running state.
+ *
+ * <h2>Threads</h2>
+ * Work is split over the batch on a dedicated pool of {@link #threads()} threads: each worker owns a
+ * contiguous slice of the batch for the whole sequence (one join per call), and the weight
+ * gradient is split by rows. Results are bit-identical for every thread count.
+ * {@link #forward}/{@link #backward} use one workspace per layer and must not be called
+ * concurrently; {@link #infer} may run concurrently from many threads on distinct
+ * {@link LstmState}s while the parameters are not being changed.
+ */
+public final class Lstm implements AutoCloseable {
+    /** Default initial value of the forget-gate bias (TensorFlow's BasicLSTMCell). */
+    public static final float DEFAULT_FORGET_BIAS = 1.0f;
+
+    /** Column padding of the workspaces that feed the vectorised weight-gradient GEMMs. */
+    private static final int PAD = 16;
+
+    private final int inputSize;
+    private final int hiddenSize;
+    private final int fused;          // K = I + H
+    private final ParameterSet params;
+    private final ParameterSet.View weightView;
+    private final ParameterSet.View biasView;
+    private final Kernels kernels;
+    private Workers workers;
+    private Train train;
+
+    /**
+     * Creates a layer with its own parameter set, initialised with {@link #initialize}.
+     *
+     * @param inputSize  I, &gt; 0
+     * @param hiddenSize H, &gt; 0
+     * @param seed       seed of the initialisation
+     */
+    public Lstm(int inputSize, int hiddenSize, long seed) {
+        this(new ParameterSet(), "", inputSize, hiddenSize, KernelProvider.get(), 1);
+        initialize(new SplittableRandom(seed), DEFAULT_FORGET_BIAS);
+    }
+
+    /**
+     * Creates a layer whose parameters are added to {@code params} as {@code prefix + "weight"}
+     * and {@code prefix + "bias"} (zero until {@link #initialize} or {@link ParameterSet#set}).
+     *
+     * @param params     the set to add to
+     * @param prefix     name prefix, e.g. {@code "lstm."}
+     * @param inputSize  I, &gt; 0
+     * @param hiddenSize H, &gt; 0
+     * @param kernels    the kernels to compute with, e.g. {@link KernelProvider#get()}
+     * @param threads    worker threads, &gt; 0
+     */
+    public Lstm(ParameterSet params, String prefix, int inputSize, int hiddenSize, Kernels kernels, int threads) {
+        this.inputSize = Checks.positive("input size I", inputSize);
+        this.hiddenSize = Checks.positive("hidden size H", hiddenSize);
+        Checks.product("LSTM weight 4H×(I+H)", 4, hiddenSize, inputSize + hiddenSize);
+        this.fused = inputSize + hiddenSize;
+        this.params = params;
+        this.weightView = params.add(prefix + "weight", 4 * hiddenSize, fused);
+        this.biasView = params.add(prefix + "bias", 4 * hiddenSize);
+        if (kernels == null) {
+            throw new IllegalArgumentException("kernels must not be null");
+        }
+        this.kernels = kernels;
+        this.workers = new Workers(threads);
+    }
+
+    /**
+     * Initialises W and b uniformly in ±1/√H (as PyTorch) and then the forget-gate bias to
+     * {@code forgetBias}.
+     *
+     * @param rng        source of randomness (advanced)
+     * @param forgetBias value of the H forget-gate biases
+     */
+    public void initialize(SplittableRandom rng, float forgetBias) {
+        float[] v = params.values();
+        float bound = (float) (1.0 / Math.sqrt(hiddenSize));
+        for (int i = 0; i < weightView.size(); i++) {
+            v[weightView.offset() + i] = (float) rng.nextDouble(-bound, bound);
+        }
+        for (int i = 0; i < biasView.size(); i++) {
+            v[biasView.offset() + i] = (float) rng.nextDouble(-bound, bound);
+        }
+        Arrays.fill(v, biasView.offset() + hiddenSize, biasView.offset() + 2 * hiddenSize, forgetBias);
+    }
+
+    /** @return I */
+    public int inputSize() {
+        return inputSize;
+    }
+
+    /** @return H */
+    public int hiddenSize() {
+        return hiddenSize;
+    }
+
+    /** @return the parameter set holding W and b */
+    public ParameterSet parameters() {
+        return params;
+    }
+
+    /** @return the view of W [4H × (I+H)] */
+    public ParameterSet.View weightView() {
+        return weightView;
+    }
+
+    /** @return the view of b [4H] */
+    public ParameterSet.View biasView() {
+        return biasView;
+    }
+
+    /** @return the kernels this layer computes with */
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** @return the number of worker threads */
+    public int threads() {
+        return workers.threads();
+    }
+
+    /**
+     * Changes the number of worker threads (results do not change).
+     *
+     * @param threads &gt; 0
+     */
+    public void setThreads(int threads) {
+        Checks.positive("threads", threads);
+        if (threads != workers.threads()) {
+            workers.close();
+            workers = new Workers(threads);
+            train = null;
+        }
+    }
+
+    /** Stops the worker threads. */
+    @Override
+    public void close() {
+        workers.close();
+    }
+
+    // =====================================================================================
+    // Training: forward that keeps activations, backward through time in batch.
+    // =====================================================================================
+
+    /**
+     * Training forward pass over a whole batch of sequences. Keeps the activations for
+     * {@link #backward}; read results with {@link #hiddenStates}, {@link #finalHidden},
+     * {@link #finalCell}.
+     *
+     * @param x     inputs {@code [T][B][I]} (read)
+     * @param steps T, &gt; 0
+     * @param batch B, &gt; 0
+     * @param h0    initial hidden state {@code [B][H]} (read), or null for zeros
+     * @param c0    initial cell state {@code [B][H]} (read), or null for zeros
+     * @throws IllegalArgumentException for non-positive T or B or arrays of the wrong length
+     */
+    public void forward(float[] x, int steps, int batch, float[] h0, float[] c0) {
+        Checks.positive("sequence length T", steps);
+        Checks.positive("batch size B", batch);
+        Checks.length("x [T=" + steps + "][B=" + batch + "][I=" + inputSize + "]", x,
+                Checks.product("x", steps, batch, inputSize));
+        Checks.lengthOrNull("h0 [B][H]", h0, batch * hiddenSize);
+        Checks.lengthOrNull("c0 [B][H]", c0, batch * hiddenSize);
+        Train w = train;
+        if (w == null || w.steps != steps || w.batch != batch) {
+            train = null;
+            w = new Train(steps, batch);
+            train = w;
+        }
+        w.forward(x, h0, c0);
+    }
+
+    /**
+     * Copies the hidden states of every step of the last {@link #forward}.
+     *
+     * @param dst {@code [T][B][H]} (modified)
+     */
+    public void hiddenStates(float[] dst) {
+        Train w = requireForward();
+        Checks.length("hidden states [T][B][H]", dst, w.steps * w.batch * hiddenSize);
+        for (int t = 0; t < w.steps; t++) {
+            transposeOut(w.hs, (t + 1) * w.batch, w.ldState, w.batch, dst, t * w.batch * hiddenSize);
+        }
+    }
+
+    /**
+     * Copies h_T of the last {@link #forward}.
+     *
+     * @param dst {@code [B][H]} (modified)
+     */
+    public void finalHidden(float[] dst) {
+        Train w = requireForward();
+        Checks.length("final hidden [B][H]", dst, w.batch * hiddenSize);
+        transposeOut(w.hs, w.steps * w.batch, w.ldState, w.batch, dst, 0);
+    }
+
+    /**
+     * Copies c_T of the last {@link #forward}.
+     *
+     * @param dst {@code [B][H]} (modified)
+     */
+    public void finalCell(float[] dst) {
+        Train w = requireForward();
+        Checks.length("final cell [B][H]", dst, w.batch * hiddenSize);
+        transposeOut(w.cs, w.steps * w.batch, w.ldState, w.batch, dst, 0);
+    }
+
+    /**
+     * Backward through time for the last {@link #forward}. Adds dW and db into the parameter
+     * set's gradient buffer (zero it first with {@link ParameterSet#zeroGradients()} when starting
+     * a new step). Can be called once per forward.
+     *
+     * @param dHidden gradient with respect to every hidden output {@code [T][B][H]} (read), or null
+     * @param dhT     gradient with respect to h_T {@code [B][H]} (read), or null; added to dHidden's
+     *                last step if both are given
+     * @param dcT     gradient with respect to c_T {@code [B][H]} (read), or null
+     * @param dx      receives the gradient with respect to x {@code [T][B][I]} (overwritten), or null
+     * @param dh0     receives the gradient with respect to h0 {@code [B][H]} (overwritten), or null
+     * @param dc0     receives the gradient with respect to c0 {@code [B][H]} (overwritten), or null
+     * @throws IllegalStateException    if there was no forward since the last backward
+     * @throws IllegalArgumentException for arrays of the wrong length
+     */
+    public void backward(float[] dHidden, float[] dhT, float[] dcT, float[] dx, float[] dh0, float[] dc0) {
+        Train w = requireForward();
+        int bh = w.batch * hiddenSize;
+        Checks.lengthOrNull("dHidden [T][B][H]", dHidden, w.steps * bh);
+        Checks.lengthOrNull("dhT [B][H]", dhT, bh);
+        Checks.lengthOrNull("dcT [B][H]", dcT, bh);
+        Checks.lengthOrNull("dx [T][B][I]", dx, w.steps * w.batch * inputSize);
+        Checks.lengthOrNull("dh0 [B][H]", dh0, bh);
+        Checks.lengthOrNull("dc0 [B][H]", dc0, bh);
+        w.backward(dHidden, dhT, null, dcT, dx, dh0, dc0);
+    }
+
+    /** Backward with dh_T given feature-major [H × B] (the classifier's head layout). */
+    void backwardFeatureMajor(float[] dhTfm, float[] dx) {
+        Train w = requireForward();
+        w.backward(null, null, dhTfm, null, dx, null, null);
+    }
+
+    /** The array holding h_T feature-major (column b of row u at {@link #finalHiddenOffset()} + u*ld + b). */
+    float[] stateArray() {
+        return requireForward().hs;
+    }
+
+    int finalHiddenOffset() {
+        Train w = requireForward();
+        return w.steps * w.batch;
+    }
+
+    int stateLd() {
+        return requireForward().ldState;
+    }
+
+    private Train requireForward() {
+        Train w = train;
+        if (w == null || !w.forwardDone) {
+            throw new IllegalStateException("no forward pass to read or differentiate; call forward(...) first");
+        }
+        return w;
+    }
+
+    /** dst[b*H + u] = src[off + u*ld + b] for b < batch, u < H. */
+    private void transposeOut(float[] src, int off, int ld, int batch, float[] dst, int dstOff) {
+        for (int u = 0; u < hiddenSize; u++) {
+            int s = off + u * ld;
+            for (int b = 0; b < batch; b++) {
+                dst[dstOff + b * hiddenSize + u] = src[s + b];
+            }
+        }
+    }
+
+    /** The training workspace for one (T, B): allocated once, reused while the shape holds. */
+    private final class Train {
+        final int steps;
+        final int batch;
+        final int cols;      // T·B
+        final int ldState;   // (T+1)·B
+        final int fusedPad;  // K rounded up to PAD
+        final int inputPad;  // I rounded up to PAD
+
+        final float[] xf;    // [I × T·B]      inputs, feature-major
+        final float[] z;     // [4H × T·B]     activated gates after forward; gate gradients after backward
+        final float[] hs;    // [H × (T+1)·B]  block 0 = h0, block t+1 = h_t
+        final float[] cs;    // [H × (T+1)·B]  block 0 = c0, block t+1 = c_t
+        final float[] tc;    // [H × T·B]      tanh(c_t)
+        final float[] dh;    // [H × B]        running dL/dh
+        final float[] dc;    // [H × B]        running dL/dc
+        final float[] xh;    // [T·B × Kpad]   rows [x_t ; h_{t-1} ; 0] for the weight gradient
+        final float[] dw;    // [4H × Kpad]    weight gradient before it is added to the set
+        final float[] wx;    // [4H × Ipad]    W's input columns, padded
+        final float[] dxp;   // [T·B × Ipad]   input gradient, padded
+
+        final int[] slices = new int[65];
+        final int nSlices;
+        final int[] rows = new int[65];
+        final int nRows;
+        final int[] inRows = new int[65];
+        final int nInRows;
+        final Workers.Batch tasks = workers.new Batch();
+
+        boolean forwardDone;
+        boolean initialHidden;
+        // arguments of the running call, read by the chunk bodies
+        float[] x;
+        float[] dHidden;
+        float[] dhT;
+        float[] dhTfm;
+        float[] dcT;
+        float[] dxOut;
+        float[] dh0;
+        float[] dc0;
+
+        private final IntConsumer forwardSlice = this::forwardSlice;
+        private final IntConsumer backwardSlice = this::backwardSlice;
+        private final IntConsumer gradientChunk = this::gradientChunk;
+
+        Train(int steps, int batch) {
+            this.steps = steps;
+            this.batch = batch;
+            int h = hiddenSize;
+            int g = 4 * h;
+            this.cols = Checks.product("T·B", steps, batch);
+            this.ldState = Checks.product("(T+1)·B", steps + 1, batch);
+            this.fusedPad = (fused + PAD - 1) / PAD * PAD;
+            this.inputPad = (inputSize + PAD - 1) / PAD * PAD;
+            for (long part : new long[] {(long) g * cols, (long) cols * fusedPad, (long) h * ldState}) {
+                if (part > Integer.MAX_VALUE - 16) {
+                    throw new IllegalArgumentException("LSTM training workspace for T=" + steps + ", B=" + batch
+                            + ", I=" + inputSize + ", H=" + hiddenSize + " needs an array of " + part
+                            + " floats, past the Java array limit; use smaller batches or sequences");
+                }
+            }
+            long bytes = 4L * ((long) inputSize * cols + (long) g * cols + 2L * h * ldState + (long) h * cols
+                    + 2L * h * batch + (long) cols * fusedPad + (long) g * fusedPad + (long) g * inputPad
+                    + (long) cols * inputPad);
+            try {
+                xf = new float[inputSize * cols];
+                z = new float[g * cols];
+                hs = new float[h * ldState];
+                cs = new float[h * ldState];
+                tc = new float[h * cols];
+                dh = new float[h * batch];
+                dc = new float[h * batch];
+                xh = new float[cols * fusedPad];
+                dw = new float[g * fusedPad];
+                wx = new float[g * inputPad];
+                dxp = new float[cols * inputPad];
+            } catch (OutOfMemoryError e) {
+                throw new IllegalArgumentException("LSTM training workspace for T=" + steps + ", B=" + batch
+                        + ", I=" + inputSize + ", H=" + hiddenSize + " needs " + (bytes >> 20) + " MiB, more than the "
+                        + (Runtime.getRuntime().maxMemory() >> 20) + " MiB heap can give; use smaller batches or -Xmx");
+            }
+            int t = workers.threads();
+            nSlices = Workers.split(batch, Math.min(t, 64), PAD, slices);
+            nRows = Workers.split(g, Math.min(t, 64), 4, rows);
+            nInRows = Workers.split(cols, Math.min(t, 64), 4, inRows);
+        }
+
+        void forward(float[] xIn, float[] h0, float[] c0) {
+            forwardDone = false;
+            int h = hiddenSize;
+            initialHidden = h0 != null;
+            for (int u = 0; u < h; u++) {
+                for (int b = 0; b < batch; b++) {
+                    hs[u * ldState + b] = h0 == null ? 0f : h0[b * h + u];
+                    cs[u * ldState + b] = c0 == null ? 0f : c0[b * h + u];
+                }
+            }
+            this.x = xIn;
+            try {
+                tasks.run(nSlices, forwardSlice);
+            } finally {
+                this.x = null;
+            }
+            forwardDone = true;
+        }
+
+        private void forwardSlice(int s) {
+            final int b0 = slices[s];
+            final int nb = slices[s + 1] - b0;
+            final int in = inputSize;
+            final int h = hiddenSize;
+            final int g = 4 * h;
+            final float[] w = params.values();
+            final int wOff = weightView.offset();
+            final int bOff = biasView.offset();
+            final float[] xs = x;
+            // inputs to feature-major, then the input projection of every step
+            for (int t = 0; t < steps; t++) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    int src = (t * batch + b) * in;
+                    int col = t * batch + b;
+                    for (int i = 0; i < in; i++) {
+                        xf[i * cols + col] = xs[src + i];
+                    }
+                }
+            }
+            for (int t = 0; t < steps; t++) {
+                int col = t * batch + b0;
+                kernels.gemm(g, nb, in, w, wOff, fused, 1, xf, col, cols, z, col, cols, false);
+            }
+            for (int t = 0; t < steps; t++) {
+                int col = t * batch + b0;
+                if (t > 0 || initialHidden) {
+                    kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hs, t * batch + b0, ldState, z, col, cols, true);
+                }
+                for (int u = 0; u < h; u++) {
+                    int ri = u * cols + col;
+                    int rf = (h + u) * cols + col;
+                    int rg = (2 * h + u) * cols + col;
+                    int ro = (3 * h + u) * cols + col;
+                    kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
+                    kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
+                    kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
+                    kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
+                    int sp = u * ldState + t * batch + b0;
+                    kernels.lstmCell(nb, z, ri, rf, rg, ro, cs, sp, cs, sp + batch, tc, u * cols + col,
+                            hs, sp + batch);
+                }
+            }
+        }
+
+        void backward(float[] dHiddenIn, float[] dhTIn, float[] dhTfmIn, float[] dcTIn,
+                      float[] dxIn, float[] dh0In, float[] dc0In) {
+            forwardDone = false;   // the gates buffer is overwritten with gradients
+            dHidden = dHiddenIn;
+            dhT = dhTIn;
+            dhTfm = dhTfmIn;
+            dcT = dcTIn;
+            dxOut = dxIn;
+            dh0 = dh0In;
+            dc0 = dc0In;
+            try {
+                tasks.run(nSlices, backwardSlice);
+                // W's input columns, padded, for the input-gradient GEMM
+                if (dxIn != null) {
+                    float[] w = params.values();
+                    int wOff = weightView.offset();
+                    for (int r = 0; r < 4 * hiddenSize; r++) {
+                        System.arraycopy(w, wOff + r * fused, wx, r * inputPad, inputSize);
+                    }
+                }
+                tasks.run(Math.max(nRows, nInRows), gradientChunk);
+            } finally {
+                dHidden = null;
+                dhT = null;
+                dhTfm = null;
+                dcT = null;
+                dxOut = null;
+                dh0 = null;
+                dc0 = null;
+            }
+        }
+
+        private void backwardSlice(int s) {
+            final int b0 = slices[s];
+            final int nb = slices[s + 1] - b0;
+            final int h = hiddenSize;
+            final int g = 4 * h;
+            final int in = inputSize;
+            final float[] w = params.values();
+            final int wOff = weightView.offset();
+            for (int u = 0; u < h; u++) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    float v = 0f;
+                    if (dhT != null) {
+                        v = dhT[b * h + u];
+                    } else if (dhTfm != null) {
+                        v = dhTfm[u * batch + b];
+                    }
+                    dh[u * batch + b] = v;
+                    dc[u * batch + b] = dcT == null ? 0f : dcT[b * h + u];
+                }
+            }
+            for (int t = steps - 1; t >= 0; t--) {
+                int col = t * batch + b0;
+                if (dHidden != null) {
+                    for (int b = b0; b < b0 + nb; b++) {
+                        int src = (t * batch + b) * h;
+                        for (int u = 0; u < h; u++) {
+                            dh[u * batch + b] += dHidden[src + u];
+                        }
+                    }
+                }
+                for (int u = 0; u < h; u++) {
+                    int sp = u * ldState + t * batch + b0;
+                    kernels.lstmCellBackward(nb, z, u * cols + col, (h + u) * cols + col,
+                            (2 * h + u) * cols + col, (3 * h + u) * cols + col,
+                            cs, sp, tc, u * cols + col, dh, u * batch + b0, dc, u * batch + b0);
+                }
+                // dh_{t-1} = W_hᵀ · dz_t   (A(i,p) = W[p][I+i])
+                if (t > 0 || dh0 != null) {
+                    kernels.gemm(h, nb, g, w, wOff + in, 1, fused, z, col, cols, dh, b0, batch, false);
+                }
+            }
+            for (int b = b0; b < b0 + nb; b++) {
+                for (int u = 0; u < h; u++) {
+                    if (dh0 != null) {
+                        dh0[b * h + u] = dh[u * batch + b];
+                    }
+                    if (dc0 != null) {
+                        dc0[b * h + u] = dc[u * batch + b];
+                    }
+                }
+            }
+            // rows [x_t ; h_{t-1}] of this slice for the weight gradient (padding stays zero)
+            for (int t = 0; t < steps; t++) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    int r = (t * batch + b) * fusedPad;
+                    for (int i = 0; i < in; i++) {
+                        xh[r + i] = xf[i * cols + t * batch + b];
+                    }
+                    for (int u = 0; u < h; u++) {
+                        xh[r + in + u] = hs[u * ldState + t * batch + b];
+                    }
+                }
+            }
+        }
+
+        private void gradientChunk(int s) {
+            final int g = 4 * hiddenSize;
+            if (s < nRows) {
+                int r0 = rows[s];
+                int nr = rows[s + 1] - r0;
+                // dW rows r0.. = DZ[r0.., :] · XH   (reduction over all T·B columns)
+                kernels.gemm(nr, fusedPad, cols, z, r0 * cols, cols, 1, xh, 0, fusedPad, dw, r0 * fusedPad, fusedPad, false);
+                float[] grad = params.gradients();
+                int wOff = weightView.offset();
+                int bOff = biasView.offset();
+                for (int r = r0; r < r0 + nr; r++) {
+                    int dst = wOff + r * fused;
+                    int src = r * fusedPad;
+                    for (int k = 0; k < fused; k++) {
+                        grad[dst + k] += dw[src + k];
+                    }
+                    grad[bOff + r] += rowSum(z, r * cols, cols);
+                }
+            }
+            if (dxOut != null && s < nInRows) {
+                int q0 = inRows[s];
+                int nq = inRows[s + 1] - q0;
+                // dX rows q0.. = DZᵀ[q0.., :] · W_x   (A(i,p) = DZ[p][i])
+                kernels.gemm(nq, inputPad, g, z, q0, 1, cols, wx, 0, inputPad, dxp, q0 * inputPad, inputPad, false);
+                for (int q = q0; q < q0 + nq; q++) {
+                    System.arraycopy(dxp, q * inputPad, dxOut, q * inputSize, inputSize);
+                }
+            }
+        }
+    }
+
+    /** A deterministic sum (four interleaved partial sums, fixed order). */
+    static float rowSum(float[] a, int off, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += a[off + i];
+            s1 += a[off + i + 1];
+            s2 += a[off + i + 2];
+            s3 += a[off + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += a[off + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    // =====================================================================================
+    // Inference: running state only.
+    // =====================================================================================
+
+    /**
+     * A zero state for {@code batch} independent sequences, to be advanced by {@link #infer}.
+     *
+     * @param batch B, &gt; 0
+     * @return a new state owned by the caller
+     */
+    public LstmState newState(int batch) {
+        Checks.positive("batch size B", batch);
+        return new LstmState(this, batch);
+    }
+
+    Workers workers() {
+        return workers;
+    }
+
+    /**
+     * Advances {@code state} over T steps of inputs, keeping only the running state.
+     *
+     * @param x         inputs {@code [T][B][I]} (read)
+     * @param steps     T, &gt; 0
+     * @param state     state for B sequences from {@link #newState} of this layer (modified)
+     * @param hiddenOut receives the hidden output of every step {@code [T][B][H]} (overwritten), or null
+     * @throws IllegalArgumentException for wrong lengths or a state of another layer
+     */
+    public void infer(float[] x, int steps, LstmState state, float[] hiddenOut) {
+        if (state == null || state.layer() != this) {
+            throw new IllegalArgumentException("state must come from newState(...) of this layer");
+        }
+        Checks.positive("sequence length T", steps);
+        int batch = state.batch();
+        Checks.length("x [T=" + steps + "][B=" + batch + "][I=" + inputSize + "]", x,
+                Checks.product("x", steps, batch, inputSize));
+        Checks.lengthOrNull("hidden output [T][B][H]", hiddenOut, Checks.product("hidden output", steps, batch, hiddenSize));
+        state.run(x, steps, hiddenOut);
+    }
+
+    /** One slice [b0, b0+nb) of one inference call; called by {@link LstmState}. */
+    void inferSlice(LstmState st, int b0, int nb, float[] x, int steps, float[] hiddenOut) {
+        final int in = inputSize;
+        final int h = hiddenSize;
+        final int g = 4 * h;
+        final int batch = st.batch();
+        final float[] w = params.values();
+        final int wOff = weightView.offset();
+        final int bOff = biasView.offset();
+        final float[] xf = st.xf;
+        final float[] z = st.z;
+        final float[] hv = st.h;
+        final float[] cv = st.c;
+        final float[] tc = st.tc;
+        for (int t = 0; t < steps; t++) {
+            for (int b = b0; b < b0 + nb; b++) {
+                int src = (t * batch + b) * in;
+                for (int i = 0; i < in; i++) {
+                    xf[i * batch + b] = x[src + i];
+                }
+            }
+            kernels.gemm(g, nb, in, w, wOff, fused, 1, xf, b0, batch, z, b0, batch, false);
+            if (t > 0 || !st.zero) {
+                kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hv, b0, batch, z, b0, batch, true);
+            }
+            for (int u = 0; u < h; u++) {
+                int ri = u * batch + b0;
+                int rf = (h + u) * batch + b0;
+                int rg = (2 * h + u) * batch + b0;
+                int ro = (3 * h + u) * batch + b0;
+                kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
+                kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
+                kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
+                kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
+                int sp = u * batch + b0;
+                kernels.lstmCell(nb, z, ri, rf, rg, ro, cv, sp, cv, sp, tc, sp, hv, sp);
+            }
+            if (hiddenOut != null) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    int dst = (t * batch + b) * h;
+                    for (int u = 0; u < h; u++) {
+                        hiddenOut[dst + u] = hv[u * batch + b];
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package dev.vlstm;
+
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+
+/**
+ * The running state (h, c) of B independent sequences for {@link Lstm#infer}, with the scratch
+ * buffers one inference call needs. One state belongs to one caller at a time; many states may
+ * be advanced concurrently on one layer.
+ */
+public final class LstmState {
+    private final Lstm layer;
+    private final int batch;
+    final float[] h;     // [H × B]
+    final float[] c;     // [H × B]
+    final float[] z;     // [4H × B]
+    final float[] xf;    // [I × B]
+    final float[] tc;    // [H × B]
+    /** True while the state is known to be all zeros (the recurrent GEMM is skipped). */
+    boolean zero = true;
+
+    private final int[] slices = new int[65];
+    private int nSlices;
+    private Workers owner;
+    private Workers.Batch tasks;
+    private final IntConsumer body = this::slice;
+    private float[] x;
+    private int steps;
+    private float[] hiddenOut;
+
+    LstmState(Lstm layer, int batch) {
+        this.layer = layer;
+        this.batch = batch;
+        int hs = layer.hiddenSize();
+        h = new float[Checks.product("state", hs, batch)];
+        c = new float[hs * batch];
+        z = new float[Checks.product("gates", 4, hs, batch)];
+        xf = new float[Checks.product("inputs", layer.inputSize(), batch)];
+        tc = new float[hs * batch];
+        bindWorkers();
+    }
+
+    private void bindWorkers() {
+        owner = layer.workers();
+        nSlices = Workers.split(batch, Math.min(owner.threads(), 64), 16, slices);
+        tasks = owner.new Batch();
+    }
+
+    Lstm layer() {
+        return layer;
+    }
+
+    /** @return B, the number of sequences */
+    public int batch() {
+        return batch;
+    }
+
+    /** Resets h and c to zero. */
+    public void reset() {
+        Arrays.fill(h, 0f);
+        Arrays.fill(c, 0f);
+        zero = true;
+    }
+
+    /**
+     * Copies the hidden state out.
+     *
+     * @param dst {@code [B][H]} (modified)
+     */
+    public void hidden(float[] dst) {
+        copyOut(h, dst, "hidden");
+    }
+
+    /**
+     * Copies the cell state out.
+     *
+     * @param dst {@code [B][H]} (modified)
+     */
+    public void cell(float[] dst) {
+        copyOut(c, dst, "cell");
+    }
+
+    /**
+     * Sets the state.
+     *
+     * @param hidden {@code [B][H]} (read)
+     * @param cell   {@code [B][H]} (read)
+     */
+    public void set(float[] hidden, float[] cell) {
+        int hs = layer.hiddenSize();
+        Checks.length("hidden [B][H]", hidden, batch * hs);
+        Checks.length("cell [B][H]", cell, batch * hs);
+        for (int b = 0; b < batch; b++) {
+            for (int u = 0; u < hs; u++) {
+                h[u * batch + b] = hidden[b * hs + u];
+                c[u * batch + b] = cell[b * hs + u];
+            }
+        }
+        zero = false;
+    }
+
+    private void copyOut(float[] src, float[] dst, String what) {
+        int hs = layer.hiddenSize();
+        Checks.length(what + " [B][H]", dst, batch * hs);
+        for (int b = 0; b < batch; b++) {
+            for (int u = 0; u < hs; u++) {
+                dst[b * hs + u] = src[u * batch + b];
+            }
+        }
+    }
+
+    void run(float[] xIn, int t, float[] out) {
+        if (owner != layer.workers()) {
+            bindWorkers();   // the layer's thread count changed
+        }
+        x = xIn;
+        steps = t;
+        hiddenOut = out;
+        try {
+            tasks.run(nSlices, body);
+            zero = false;
+        } finally {
+            x = null;
+            hiddenOut = null;
+        }
+    }
+
+    private void slice(int s) {
+        layer.inferSlice(this, slices[s], slices[s + 1] - slices[s], x, steps, hiddenOut);
+    }
+}

@@ -1,0 +1,139 @@
+package dev.vlstm.kernel;
+
+/**
+ * The compute kernels the engine is built from. Two complete implementations exist: a scalar one
+ * ({@link KernelProvider#scalar()}) and a Java Vector API one, chosen once per JVM by
+ * {@link KernelProvider#get()}.
+ *
+ * <p>All matrices are row-major {@code float[]} with an offset and a leading dimension (the
+ * distance between the starts of two rows). Kernels do not check their arguments beyond
+ * {@code assert}s: the public layers check shapes before calling them.
+ *
+ * <h2>Determinism</h2>
+ * Every implementation computes each output element of a GEMM as one fused-multiply-add chain
+ * over {@code k} in increasing order, started from {@code 0} or from the old value of {@code C}.
+ * The element's value therefore does not depend on how rows or columns are split between
+ * threads, nor on whether it falls in a vector lane or in the scalar tail. The elementwise kernels
+ * use the same operation sequence in the vector body and the scalar tail (see {@link FastMath}).
+ */
+public interface Kernels {
+
+    /**
+     * A short name of the implementation, such as {@code "scalar"} or {@code "vector-512"}.
+     *
+     * @return the name
+     */
+    String name();
+
+    /**
+     * The vector width in bits, or 0 for the scalar implementation.
+     *
+     * @return the width in bits
+     */
+    int vectorBitSize();
+
+    /**
+     * General matrix product with a strided left operand:
+     * {@code C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n]} where element {@code A(i,p)} is
+     * {@code a[aOff + i*aRowStride + p*aColStride]}. With {@code aColStride == 1} this is the plain
+     * product {@code A·B} of a row-major A; with {@code aRowStride == 1} it is {@code Aᵀ·B} for a
+     * row-major A stored {@code [k×m]}.
+     *
+     * @param m          rows of C
+     * @param n          columns of C
+     * @param k          reduction length
+     * @param a          left operand (read)
+     * @param aOff       offset of A(0,0)
+     * @param aRowStride distance between A(i,p) and A(i+1,p)
+     * @param aColStride distance between A(i,p) and A(i,p+1)
+     * @param b          right operand [k×n] (read)
+     * @param bOff       offset of B(0,0)
+     * @param ldb        leading dimension of B
+     * @param c          result [m×n] (modified)
+     * @param cOff       offset of C(0,0)
+     * @param ldc        leading dimension of C
+     * @param accumulate add to C instead of overwriting it
+     */
+    void gemm(int m, int n, int k,
+              float[] a, int aOff, int aRowStride, int aColStride,
+              float[] b, int bOff, int ldb,
+              float[] c, int cOff, int ldc,
+              boolean accumulate);
+
+    /**
+     * {@code dst[i] = σ(src[i] + bias)} for {@code i < n}, with {@link FastMath#sigmoid(float)}.
+     * {@code src} and {@code dst} may be the same range.
+     *
+     * @param src    input (read)
+     * @param srcOff offset into src
+     * @param dst    output (modified)
+     * @param dstOff offset into dst
+     * @param n      element count
+     * @param bias   added to every input before the activation
+     */
+    void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias);
+
+    /**
+     * {@code dst[i] = tanh(src[i] + bias)} for {@code i < n}, with {@link FastMath#tanh(float)}.
+     * {@code src} and {@code dst} may be the same range.
+     *
+     * @param src    input (read)
+     * @param srcOff offset into src
+     * @param dst    output (modified)
+     * @param dstOff offset into dst
+     * @param n      element count
+     * @param bias   added to every input before the activation
+     */
+    void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias);
+
+    /**
+     * The LSTM cell update for {@code n} elements, given activated gates:
+     * {@code c = f·cPrev + i·g}, {@code tc = tanh(c)}, {@code h = o·tc}.
+     *
+     * @param n    element count
+     * @param g    array holding the activated gates (read)
+     * @param iOff offset of the input gate i
+     * @param fOff offset of the forget gate f
+     * @param gOff offset of the cell candidate g
+     * @param oOff offset of the output gate o
+     * @param cPrev previous cell state (read)
+     * @param cpOff offset into cPrev
+     * @param c    new cell state (modified)
+     * @param cOff offset into c
+     * @param tc   tanh of the new cell state (modified)
+     * @param tcOff offset into tc
+     * @param h    new hidden state (modified)
+     * @param hOff offset into h
+     */
+    void lstmCell(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                  float[] cPrev, int cpOff, float[] c, int cOff, float[] tc, int tcOff,
+                  float[] h, int hOff);
+
+    /**
+     * The adjoint of {@link #lstmCell} and of the gate activations, for {@code n} elements.
+     * With {@code dC = dc + dh·o·(1−tc²)} it writes the pre-activation gradients over the
+     * activated gates (in place) and {@code dc ← dC·f}:
+     * <pre>
+     * dz_i = dC·g·i(1−i)   dz_f = dC·cPrev·f(1−f)   dz_g = dC·i·(1−g²)   dz_o = dh·tc·o(1−o)
+     * </pre>
+     *
+     * @param n     element count
+     * @param g     activated gates (read), overwritten with the gate pre-activation gradients
+     * @param iOff  offset of i
+     * @param fOff  offset of f
+     * @param gOff  offset of g
+     * @param oOff  offset of o
+     * @param cPrev previous cell state (read)
+     * @param cpOff offset into cPrev
+     * @param tc    tanh of the cell state of this step (read)
+     * @param tcOff offset into tc
+     * @param dh    gradient of the loss with respect to h of this step (read)
+     * @param dhOff offset into dh
+     * @param dc    gradient with respect to c of this step (read), replaced by the gradient with
+     *              respect to cPrev
+     * @param dcOff offset into dc
+     */
+    void lstmCellBackward(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                          float[] cPrev, int cpOff, float[] tc, int tcOff,
+                          float[] dh, int dhOff, float[] dc, int dcOff);
+}

@@ -1,0 +1,283 @@
+package dev.vlstm.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Java Vector API implementation. Loaded only by {@link KernelProvider} after it has checked
+ * that {@code jdk.incubator.vector} is readable; nothing else refers to this class by name.
+ *
+ * <p>The species is a {@code static final} constant (a non-final species costs 10× here), chosen
+ * when the class loads from {@link KernelProvider#requestedVectorBits()}.
+ */
+final class PanamaKernels implements Kernels {
+    static final VectorSpecies<Float> S = pickSpecies(KernelProvider.requestedVectorBits());
+    private static final int V = S.length();
+
+    static final PanamaKernels INSTANCE = new PanamaKernels();
+
+    private PanamaKernels() {
+    }
+
+    private static VectorSpecies<Float> pickSpecies(int bits) {
+        switch (bits) {
+            case 0:
+                return FloatVector.SPECIES_PREFERRED;
+            case 64:
+                return FloatVector.SPECIES_64;
+            case 128:
+                return FloatVector.SPECIES_128;
+            case 256:
+                return FloatVector.SPECIES_256;
+            case 512:
+                return FloatVector.SPECIES_512;
+            default:
+                throw new IllegalArgumentException("unsupported vector width: " + bits);
+        }
+    }
+
+    /** The widest species this JVM compiles to machine vectors. */
+    static int preferredBits() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    }
+
+    @Override
+    public String name() {
+        return "vector-" + S.vectorBitSize();
+    }
+
+    @Override
+    public int vectorBitSize() {
+        return S.vectorBitSize();
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    @Override
+    public void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        final int n4 = n - n % (4 * V);
+        final int n1 = n - n % V;
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            int aRow = aOff + i * aRs;
+            int cRow = cOff + i * ldc;
+            int j = 0;
+            for (; j < n4; j += 4 * V) {
+                block4x4(k, a, aRow, aRs, aCs, b, bOff + j, ldb, c, cRow + j, ldc, accumulate);
+            }
+            for (; j < n1; j += V) {
+                block4x1(k, a, aRow, aRs, aCs, b, bOff + j, ldb, c, cRow + j, ldc, accumulate);
+            }
+            for (; j < n; j++) {
+                for (int r = 0; r < 4; r++) {
+                    c[cRow + r * ldc + j] = dotScalar(k, a, aRow + r * aRs, aCs, b, bOff + j, ldb,
+                            accumulate ? c[cRow + r * ldc + j] : 0f);
+                }
+            }
+        }
+        for (; i < m; i++) {
+            int aRow = aOff + i * aRs;
+            int cRow = cOff + i * ldc;
+            int j = 0;
+            for (; j < n1; j += V) {
+                block1x1(k, a, aRow, aCs, b, bOff + j, ldb, c, cRow + j, accumulate);
+            }
+            for (; j < n; j++) {
+                c[cRow + j] = dotScalar(k, a, aRow, aCs, b, bOff + j, ldb, accumulate ? c[cRow + j] : 0f);
+            }
+        }
+    }
+
+    /** One C element: the same FMA chain a vector lane performs. */
+    private static float dotScalar(int k, float[] a, int aPos, int aCs, float[] b, int bPos, int ldb, float acc) {
+        for (int p = 0; p < k; p++) {
+            acc = Math.fma(a[aPos + p * aCs], b[bPos + p * ldb], acc);
+        }
+        return acc;
+    }
+
+    /**
+     * 4 rows × 4 vectors of C: 16 accumulators, 4 loads of B and 4 broadcasts of A per step of
+     * p. 16 + 4 + 1 live registers fit the 32 AVX-512 registers (and C2 re-materialises the
+     * broadcasts on AVX2); 8×4 spilled when measured.
+     */
+    private static void block4x4(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
+                                 float[] c, int cPos, int ldc, boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c02 = FloatVector.fromArray(S, c, cPos + 2 * V);
+            c03 = FloatVector.fromArray(S, c, cPos + 3 * V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c12 = FloatVector.fromArray(S, c, cPos + ldc + 2 * V);
+            c13 = FloatVector.fromArray(S, c, cPos + ldc + 3 * V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c22 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 2 * V);
+            c23 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 3 * V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c32 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 2 * V);
+            c33 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 3 * V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c02 = z; c03 = z;
+            c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z;
+            c30 = z; c31 = z; c32 = z; c33 = z;
+        }
+        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs;
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            FloatVector b2 = FloatVector.fromArray(S, b, bp + 2 * V);
+            FloatVector b3 = FloatVector.fromArray(S, b, bp + 3 * V);
+            int ap = p * aCs;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V); c02.intoArray(c, cPos + 2 * V); c03.intoArray(c, cPos + 3 * V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V); c12.intoArray(c, r + 2 * V); c13.intoArray(c, r + 3 * V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V); c22.intoArray(c, r + 2 * V); c23.intoArray(c, r + 3 * V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V); c32.intoArray(c, r + 2 * V); c33.intoArray(c, r + 3 * V);
+    }
+
+    /** 4 rows × 1 vector of C, for column remainders narrower than 4 vectors. */
+    private static void block4x1(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
+                                 float[] c, int cPos, int ldc, boolean acc) {
+        FloatVector c0, c1, c2, c3;
+        if (acc) {
+            c0 = FloatVector.fromArray(S, c, cPos);
+            c1 = FloatVector.fromArray(S, c, cPos + ldc);
+            c2 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c3 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+        } else {
+            c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0;
+        }
+        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs;
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, bPos + p * ldb);
+            int ap = p * aCs;
+            c0 = FloatVector.broadcast(S, a[a0 + ap]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[a1 + ap]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[a2 + ap]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[a3 + ap]).fma(bv, c3);
+        }
+        c0.intoArray(c, cPos);
+        c1.intoArray(c, cPos + ldc);
+        c2.intoArray(c, cPos + 2 * ldc);
+        c3.intoArray(c, cPos + 3 * ldc);
+    }
+
+    /** 1 row × 1 vector of C, for the last rows when m is not a multiple of 4. */
+    private static void block1x1(int k, float[] a, int aRow, int aCs, float[] b, int bPos, int ldb,
+                                 float[] c, int cPos, boolean acc) {
+        FloatVector c0 = acc ? FloatVector.fromArray(S, c, cPos) : FloatVector.zero(S);
+        for (int p = 0; p < k; p++) {
+            c0 = FloatVector.broadcast(S, a[aRow + p * aCs]).fma(FloatVector.fromArray(S, b, bPos + p * ldb), c0);
+        }
+        c0.intoArray(c, cPos);
+    }
+
+    // ---------------------------------------------------------------- activations
+
+    /** The vector form of {@link FastMath#tanh}: the same operations in the same order. */
+    private static FloatVector tanh(FloatVector x) {
+        FloatVector v = x.max(-FastMath.TANH_CLAMP).min(FastMath.TANH_CLAMP);
+        FloatVector x2 = v.mul(v);
+        FloatVector p = x2.fma(FastMath.A13, FastMath.A11);
+        p = x2.fma(p, FloatVector.broadcast(S, FastMath.A9));
+        p = x2.fma(p, FloatVector.broadcast(S, FastMath.A7));
+        p = x2.fma(p, FloatVector.broadcast(S, FastMath.A5));
+        p = x2.fma(p, FloatVector.broadcast(S, FastMath.A3));
+        p = x2.fma(p, FloatVector.broadcast(S, FastMath.A1));
+        p = v.mul(p);
+        FloatVector q = x2.fma(FastMath.B6, FastMath.B4);
+        q = x2.fma(q, FloatVector.broadcast(S, FastMath.B2));
+        q = x2.fma(q, FloatVector.broadcast(S, FastMath.B0));
+        return p.div(q);
+    }
+
+    @Override
+    public void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        for (; i < bound; i += V) {
+            FloatVector x = FloatVector.fromArray(S, src, srcOff + i).add(bias);
+            tanh(x.mul(0.5f)).fma(0.5f, 0.5f).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = FastMath.sigmoid(src[srcOff + i] + bias);
+        }
+    }
+
+    @Override
+    public void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        for (; i < bound; i += V) {
+            tanh(FloatVector.fromArray(S, src, srcOff + i).add(bias)).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = FastMath.tanh(src[srcOff + i] + bias);
+        }
+    }
+
+    @Override
+    public void lstmCell(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                         float[] cPrev, int cpOff, float[] c, int cOff, float[] tc, int tcOff,
+                         float[] h, int hOff) {
+        int j = 0;
+        int bound = S.loopBound(n);
+        for (; j < bound; j += V) {
+            FloatVector ig = FloatVector.fromArray(S, g, iOff + j).mul(FloatVector.fromArray(S, g, gOff + j));
+            FloatVector cv = FloatVector.fromArray(S, g, fOff + j).fma(FloatVector.fromArray(S, cPrev, cpOff + j), ig);
+            cv.intoArray(c, cOff + j);
+            FloatVector t = tanh(cv);
+            t.intoArray(tc, tcOff + j);
+            FloatVector.fromArray(S, g, oOff + j).mul(t).intoArray(h, hOff + j);
+        }
+        for (; j < n; j++) {
+            ScalarKernels.cellScalar(j, g, iOff, fOff, gOff, oOff, cPrev, cpOff, c, cOff, tc, tcOff, h, hOff);
+        }
+    }
+
+    @Override
+    public void lstmCellBackward(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                                 float[] cPrev, int cpOff, float[] tc, int tcOff,
+                                 float[] dh, int dhOff, float[] dc, int dcOff) {
+        int j = 0;
+        int bound = S.loopBound(n);
+        for (; j < bound; j += V) {
+            FloatVector i = FloatVector.fromArray(S, g, iOff + j);
+            FloatVector f = FloatVector.fromArray(S, g, fOff + j);
+            FloatVector gg = FloatVector.fromArray(S, g, gOff + j);
+            FloatVector o = FloatVector.fromArray(S, g, oOff + j);
+            FloatVector t = FloatVector.fromArray(S, tc, tcOff + j);
+            FloatVector d = FloatVector.fromArray(S, dh, dhOff + j);
+            FloatVector one = FloatVector.broadcast(S, 1f);
+            FloatVector dct = d.mul(o).fma(t.neg().fma(t, one), FloatVector.fromArray(S, dc, dcOff + j));
+            d.mul(t).mul(o.mul(o.neg().add(1f))).intoArray(g, oOff + j);
+            dct.mul(gg).mul(i.mul(i.neg().add(1f))).intoArray(g, iOff + j);
+            dct.mul(FloatVector.fromArray(S, cPrev, cpOff + j)).mul(f.mul(f.neg().add(1f))).intoArray(g, fOff + j);
+            dct.mul(i).mul(gg.neg().fma(gg, one)).intoArray(g, gOff + j);
+            dct.mul(f).intoArray(dc, dcOff + j);
+        }
+        for (; j < n; j++) {
+            ScalarKernels.cellBackwardScalar(j, g, iOff, fOff, gOff, oOff, cPrev, cpOff, tc, tcOff, dh, dhOff, dc, dcOff);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.vlstm.kernel;
+
+/**
+ * The complete scalar implementation: plain loops, one fused-multiply-add chain per GEMM element.
+ * It is the fallback when the Vector API is missing and the reference the vector kernels are
+ * tested against.
+ */
+final class ScalarKernels implements Kernels {
+    static final ScalarKernels INSTANCE = new ScalarKernels();
+
+    private ScalarKernels() {
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public int vectorBitSize() {
+        return 0;
+    }
+
+    @Override
+    public void gemm(int m, int n, int k, float[] a, int aOff, int aRowStride, int aColStride,
+                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            int cRow = cOff + i * ldc;
+            int aRow = aOff + i * aRowStride;
+            if (!accumulate) {
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] = 0f;
+                }
+            }
+            // i-p-j order: the inner loop runs along contiguous rows of B and C, and each C element
+            // still sees its products in increasing p.
+            for (int p = 0; p < k; p++) {
+                float av = a[aRow + p * aColStride];
+                int bRow = bOff + p * ldb;
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] = Math.fma(av, b[bRow + j], c[cRow + j]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = FastMath.sigmoid(src[srcOff + i] + bias);
+        }
+    }
+
+    @Override
+    public void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = FastMath.tanh(src[srcOff + i] + bias);
+        }
+    }
+
+    @Override
+    public void lstmCell(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                         float[] cPrev, int cpOff, float[] c, int cOff, float[] tc, int tcOff,
+                         float[] h, int hOff) {
+        for (int j = 0; j < n; j++) {
+            cellScalar(j, g, iOff, fOff, gOff, oOff, cPrev, cpOff, c, cOff, tc, tcOff, h, hOff);
+        }
+    }
+
+    @Override
+    public void lstmCellBackward(int n, float[] g, int iOff, int fOff, int gOff, int oOff,
+                                 float[] cPrev, int cpOff, float[] tc, int tcOff,
+                                 float[] dh, int dhOff, float[] dc, int dcOff) {
+        for (int j = 0; j < n; j++) {
+            cellBackwardScalar(j, g, iOff, fOff, gOff, oOff, cPrev, cpOff, tc, tcOff, dh, dhOff, dc, dcOff);
+        }
+    }
+
+    /** One element of {@link #lstmCell}; the vector kernels use it for their tails. */
+    static void cellScalar(int j, float[] g, int iOff, int fOff, int gOff, int oOff,
+                           float[] cPrev, int cpOff, float[] c, int cOff, float[] tc, int tcOff,
+                           float[] h, int hOff) {
+        float cv = Math.fma(g[fOff + j], cPrev[cpOff + j], g[iOff + j] * g[gOff + j]);
+        float t = FastMath.tanh(cv);
+        c[cOff + j] = cv;
+        tc[tcOff + j] = t;
+        h[hOff + j] = g[oOff + j] * t;
+    }
+
+    /** One element of {@link #lstmCellBackward}; the vector kernels use it for their tails. */
+    static void cellBackwardScalar(int j, float[] g, int iOff, int fOff, int gOff, int oOff,
+                                   float[] cPrev, int cpOff, float[] tc, int tcOff,
+                                   float[] dh, int dhOff, float[] dc, int dcOff) {
+        float i = g[iOff + j];
+        float f = g[fOff + j];
+        float gg = g[gOff + j];
+        float o = g[oOff + j];
+        float t = tc[tcOff + j];
+        float d = dh[dhOff + j];
+        float dct = Math.fma(d * o, Math.fma(-t, t, 1f), dc[dcOff + j]);
+        g[oOff + j] = d * t * (o * (1f - o));
+        g[iOff + j] = dct * gg * (i * (1f - i));
+        g[fOff + j] = dct * cPrev[cpOff + j] * (f * (1f - f));
+        g[gOff + j] = dct * i * Math.fma(-gg, gg, 1f);
+        dc[dcOff + j] = dct * f;
+    }
+}

@@ -1,0 +1,262 @@
+package dev.vlstm.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The vector kernels against the scalar kernels (and the GEMMs against a double-precision naive
+ * product) over awkward sizes. Surefire runs this class once per forced width
+ * ({@code -Dvlstm.vector=128|256|512}) and once with the preferred width.
+ */
+class KernelsTest {
+    static final int[] AWKWARD = {1, 3, 13, 31, 207, 1021};
+
+    static Kernels vector;
+    static final Kernels SCALAR = KernelProvider.scalar();
+
+    @BeforeAll
+    static void pick() {
+        vector = KernelProvider.vector().orElse(null);
+        String forced = System.getProperty(KernelProvider.PROPERTY, "auto");
+        if (forced.matches("128|256|512")) {
+            assertThat(vector).as("forced width must be honoured").isNotNull();
+            assertThat(vector.vectorBitSize()).isEqualTo(Integer.parseInt(forced));
+        }
+    }
+
+    static float[] random(SplittableRandom r, int n, float scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextDouble(-scale, scale);
+        }
+        return a;
+    }
+
+    /** C = (acc ? C : 0) + A·B in double, A given by strides. */
+    static double[] naiveGemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs, float[] b, int bOff, int ldb,
+                              float[] c, int cOff, int ldc, boolean acc, double[] absSum) {
+        double[] out = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = acc ? c[cOff + i * ldc + j] : 0;
+                double as = Math.abs(s);
+                for (int p = 0; p < k; p++) {
+                    double t = (double) a[aOff + i * aRs + p * aCs] * b[bOff + p * ldb + j];
+                    s += t;
+                    as += Math.abs(t);
+                }
+                out[i * n + j] = s;
+                absSum[i * n + j] = as;
+            }
+        }
+        return out;
+    }
+
+    static Stream<Arguments> gemmShapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        // every awkward size in every role, with the other two dimensions moderate
+        for (int x : AWKWARD) {
+            s.add(Arguments.of(x, 37, 19));
+            s.add(Arguments.of(9, x, 23));
+            s.add(Arguments.of(6, 21, x));
+        }
+        s.add(Arguments.of(207, 207, 31));
+        s.add(Arguments.of(256, 64, 92));   // the seed model's gate GEMM for one slice
+        s.add(Arguments.of(64, 128, 256));  // its recurrent adjoint
+        return s.build();
+    }
+
+    @ParameterizedTest(name = "m={0} n={1} k={2}")
+    @MethodSource("gemmShapes")
+    void gemmMatchesScalarAndDoubleReference(int m, int n, int k) {
+        SplittableRandom r = new SplittableRandom(31L * m + 7L * n + k);
+        for (int layout = 0; layout < 2; layout++) {
+            for (boolean acc : new boolean[] {false, true}) {
+                // padding around every operand catches out-of-range reads and writes
+                int aOff = 5, bOff = 3, cOff = 7;
+                int ldb = n + 2, ldc = n + 4;
+                int aRs, aCs, aLen;
+                if (layout == 0) {           // A row-major [m×k], lda = k+1
+                    aRs = k + 1;
+                    aCs = 1;
+                    aLen = aOff + m * (k + 1) + 2;
+                } else {                     // A stored [k×m] (Aᵀ·B), lda = m+3
+                    aRs = 1;
+                    aCs = m + 3;
+                    aLen = aOff + k * (m + 3) + 2;
+                }
+                float[] a = random(r, aLen, 1f);
+                float[] b = random(r, bOff + k * ldb + 2, 1f);
+                float[] c0 = random(r, cOff + m * ldc + 2, 1f);
+                double[] abs = new double[m * n];
+                double[] ref = naiveGemm(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c0, cOff, ldc, acc, abs);
+
+                float[] cs = c0.clone();
+                SCALAR.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, cs, cOff, ldc, acc);
+                checkAgainstReference("scalar", m, n, k, ref, abs, cs, cOff, ldc);
+                assertUntouchedOutside(c0, cs, m, n, cOff, ldc);
+                if (vector != null) {
+                    float[] cv = c0.clone();
+                    vector.gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, cv, cOff, ldc, acc);
+                    checkAgainstReference(vector.name(), m, n, k, ref, abs, cv, cOff, ldc);
+                    assertUntouchedOutside(c0, cv, m, n, cOff, ldc);
+                    // both compute each element as one FMA chain in the same order
+                    assertThat(cv).as("vector == scalar bit for bit").isEqualTo(cs);
+                }
+            }
+        }
+    }
+
+    private static void checkAgainstReference(String who, int m, int n, int k, double[] ref, double[] abs,
+                                              float[] c, int cOff, int ldc) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double tol = Tolerance.dot(k, abs[i * n + j]);
+                double diff = Math.abs(c[cOff + i * ldc + j] - ref[i * n + j]);
+                if (diff > tol) {
+                    throw new AssertionError(who + " C(" + i + "," + j + ") = " + c[cOff + i * ldc + j]
+                            + ", reference " + ref[i * n + j] + ", |diff| " + diff + " > " + tol);
+                }
+            }
+        }
+    }
+
+    private static void assertUntouchedOutside(float[] before, float[] after, int m, int n, int cOff, int ldc) {
+        for (int idx = 0; idx < before.length; idx++) {
+            int rel = idx - cOff;
+            boolean inside = rel >= 0 && rel / ldc < m && rel % ldc < n;
+            if (!inside && Float.floatToIntBits(before[idx]) != Float.floatToIntBits(after[idx])) {
+                throw new AssertionError("element " + idx + " outside C was modified");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
+    void activationsMatchScalarBitForBit(int n) {
+        assumeTrue(vector != null, "Vector API not available");
+        SplittableRandom r = new SplittableRandom(n);
+        float[] x = random(r, n + 9, 12f);
+        x[4] = 0f;
+        x[5] = -0f;
+        if (n > 3) {
+            x[6] = 1e9f;
+            x[7] = -1e9f;
+        }
+        for (float bias : new float[] {0f, 1f, -0.3f}) {
+            float[] s = new float[n + 2];
+            float[] v = new float[n + 2];
+            SCALAR.sigmoid(x, 2, s, 1, n, bias);
+            vector.sigmoid(x, 2, v, 1, n, bias);
+            assertThat(v).isEqualTo(s);
+            SCALAR.tanh(x, 2, s, 1, n, bias);
+            vector.tanh(x, 2, v, 1, n, bias);
+            assertThat(v).isEqualTo(s);
+            for (int i = 0; i < n; i++) {
+                assertThat((double) s[1 + i]).isCloseTo(Math.tanh((double) (x[2 + i] + bias)),
+                        org.assertj.core.data.Offset.offset(FastMath.TANH_MAX_ABS_ERROR));
+            }
+        }
+        // in place
+        float[] a = x.clone();
+        float[] b = x.clone();
+        SCALAR.sigmoid(a, 0, a, 0, n, 0.5f);
+        vector.sigmoid(b, 0, b, 0, n, 0.5f);
+        assertThat(b).isEqualTo(a);
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
+    void cellForwardAndBackwardMatchScalarBitForBit(int n) {
+        assumeTrue(vector != null, "Vector API not available");
+        SplittableRandom r = new SplittableRandom(100 + n);
+        // gates laid out i, f, g, o with gaps, as in the engine's gate buffer rows
+        int stride = n + 5;
+        float[] gates = new float[4 * stride + 3];
+        for (int q = 0; q < 4; q++) {
+            for (int j = 0; j < n; j++) {
+                double v = r.nextDouble(-4, 4);
+                gates[1 + q * stride + j] = q == 2 ? (float) Math.tanh(v) : (float) (1 / (1 + Math.exp(-v)));
+            }
+        }
+        float[] cPrev = random(r, n + 2, 2f);
+        float[] dh = random(r, n + 2, 1f);
+        float[] dc = random(r, n + 2, 1f);
+        int iOff = 1, fOff = 1 + stride, gOff = 1 + 2 * stride, oOff = 1 + 3 * stride;
+
+        float[][] out = new float[2][];
+        for (int w = 0; w < 2; w++) {
+            Kernels k = w == 0 ? SCALAR : vector;
+            float[] c = new float[n + 1];
+            float[] tc = new float[n + 1];
+            float[] h = new float[n + 1];
+            k.lstmCell(n, gates, iOff, fOff, gOff, oOff, cPrev, 2, c, 1, tc, 1, h, 1);
+            float[] g = gates.clone();
+            float[] dcw = dc.clone();
+            k.lstmCellBackward(n, g, iOff, fOff, gOff, oOff, cPrev, 2, tc, 1, dh, 1, dcw, 1);
+            out[w] = concat(c, tc, h, g, dcw);
+            if (w == 0) {
+                // the scalar cell against the formulas in double
+                for (int j = 0; j < n; j++) {
+                    double iv = gates[iOff + j], fv = gates[fOff + j], gv = gates[gOff + j], ov = gates[oOff + j];
+                    double cv = fv * cPrev[2 + j] + iv * gv;
+                    double t = Math.tanh(cv);
+                    assertThat((double) c[1 + j]).isCloseTo(cv, org.assertj.core.data.Offset.offset(1e-6));
+                    assertThat((double) h[1 + j]).isCloseTo(ov * t, org.assertj.core.data.Offset.offset(2e-6));
+                    double dct = dc[1 + j] + dh[1 + j] * ov * (1 - tc[1 + j] * tc[1 + j]);
+                    assertThat((double) g[oOff + j]).isCloseTo(dh[1 + j] * tc[1 + j] * ov * (1 - ov),
+                            org.assertj.core.data.Offset.offset(1e-6));
+                    assertThat((double) g[iOff + j]).isCloseTo(dct * gv * iv * (1 - iv), org.assertj.core.data.Offset.offset(1e-6));
+                    assertThat((double) g[fOff + j]).isCloseTo(dct * cPrev[2 + j] * fv * (1 - fv),
+                            org.assertj.core.data.Offset.offset(1e-6));
+                    assertThat((double) g[gOff + j]).isCloseTo(dct * iv * (1 - gv * gv), org.assertj.core.data.Offset.offset(1e-6));
+                    assertThat((double) dcw[1 + j]).isCloseTo(dct * fv, org.assertj.core.data.Offset.offset(1e-6));
+                }
+            }
+        }
+        assertThat(out[1]).isEqualTo(out[0]);
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) {
+            n += p.length;
+        }
+        float[] r = new float[n];
+        int o = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, r, o, p.length);
+            o += p.length;
+        }
+        return r;
+    }
+
+    @Test
+    void providerReportsItsChoice() {
+        Kernels k = KernelProvider.get();
+        assertThat(k.name()).isNotBlank();
+        if ("scalar".equals(System.getProperty(KernelProvider.PROPERTY))) {
+            assertThat(k.vectorBitSize()).isZero();
+        } else {
+            assertThat(k.vectorBitSize()).as("tests run with --add-modules jdk.incubator.vector").isPositive();
+        }
+    }
+
+    @Test
+    void propertyParsing() {
+        assertThat(KernelProvider.parseBits("auto")).isZero();
+        assertThat(KernelProvider.parseBits(" Scalar ")).isEqualTo(-1);
+        assertThat(KernelProvider.parseBits("256")).isEqualTo(256);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> KernelProvider.parseBits("300"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("300");
+    }
+}
