@@ -1,0 +1,262 @@
+package dev.vlstm.io;
+
+import dev.vlstm.ParameterSet;
+import dev.vlstm.SequenceClassifier;
+import dev.vlstm.optim.Adam;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Saves and loads a {@link SequenceClassifier} as safetensors with PyTorch's names, so that
+ * {@code nn.LSTM(I, H)} as {@code lstm} plus {@code nn.Linear(H, C)} as {@code fc} load it with
+ * {@code model.load_state_dict(safetensors.torch.load_file(path))} and no reordering:
+ * <pre>
+ * lstm.weight_ih_l0 (4H, I)   lstm.weight_hh_l0 (4H, H)   lstm.bias_ih_l0 (4H)   lstm.bias_hh_l0 (4H)
+ * fc.weight (C, H)            fc.bias (C)
+ * </pre>
+ * The fused engine weight is {@code [weight_ih | weight_hh]} (same gate order i, f, g, o) and its
+ * bias is {@code bias_ih + bias_hh}; saving writes the bias as {@code bias_ih} and zeros as
+ * {@code bias_hh}. Sizes and options go to {@code __metadata__}, but loading needs only the
+ * tensors, so a file saved from Python loads too.
+ *
+ * <p>Optionally the file also carries the Adam state ({@code optimizer.adam.m},
+ * {@code optimizer.adam.v}, metadata {@code optimizer.adam.step}); PyTorch then needs
+ * {@code strict=False} or those keys removed.
+ */
+public final class ClassifierFile {
+    /** Metadata key naming the format. */
+    public static final String FORMAT_KEY = "format";
+    /** Value of {@link #FORMAT_KEY}. */
+    public static final String FORMAT = "vlstm.SequenceClassifier";
+    /** Metadata key of the format version. */
+    public static final String VERSION_KEY = "format_version";
+    /** The version this code writes and reads. */
+    public static final String VERSION = "1";
+
+    static final String W_IH = "lstm.weight_ih_l0";
+    static final String W_HH = "lstm.weight_hh_l0";
+    static final String B_IH = "lstm.bias_ih_l0";
+    static final String B_HH = "lstm.bias_hh_l0";
+    static final String FC_W = "fc.weight";
+    static final String FC_B = "fc.bias";
+    static final String ADAM_M = "optimizer.adam.m";
+    static final String ADAM_V = "optimizer.adam.v";
+    static final String ADAM_STEP = "optimizer.adam.step";
+
+    /**
+     * What a file holds.
+     *
+     * @param inputSize  I
+     * @param hiddenSize H
+     * @param classes    C
+     * @param content    the raw tensors and metadata
+     */
+    public record Header(int inputSize, int hiddenSize, int classes, SafeTensors.Content content) {
+        /** @return whether the file carries Adam state */
+        public boolean hasOptimizerState() {
+            return content.tensors().containsKey(ADAM_M) && content.tensors().containsKey(ADAM_V);
+        }
+    }
+
+    private ClassifierFile() {
+    }
+
+    /**
+     * Saves the model.
+     *
+     * @param model          the model (read)
+     * @param file           destination, replaced atomically
+     * @param metadata       extra metadata strings (e.g. training options), may be empty
+     * @param withOptimizer  also store the Adam moments (when the optimizer is Adam)
+     * @throws IOException if it cannot be written
+     */
+    public static void save(SequenceClassifier model, Path file, Map<String, String> metadata, boolean withOptimizer)
+            throws IOException {
+        int in = model.inputSize(), h = model.hiddenSize(), c = model.classes();
+        int k = in + h;
+        ParameterSet p = model.parameters();
+        float[] w = new float[4 * h * k];
+        float[] b = new float[4 * h];
+        p.get("lstm.weight", w);
+        p.get("lstm.bias", b);
+        float[] wih = new float[4 * h * in];
+        float[] whh = new float[4 * h * h];
+        for (int r = 0; r < 4 * h; r++) {
+            System.arraycopy(w, r * k, wih, r * in, in);
+            System.arraycopy(w, r * k + in, whh, r * h, h);
+        }
+        float[] fw = new float[c * h];
+        float[] fb = new float[c];
+        p.get("fc.weight", fw);
+        p.get("fc.bias", fb);
+        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
+        t.put(W_IH, SafeTensors.Tensor.of(wih, 4 * h, in));
+        t.put(W_HH, SafeTensors.Tensor.of(whh, 4 * h, h));
+        t.put(B_IH, SafeTensors.Tensor.of(b, 4 * h));
+        t.put(B_HH, SafeTensors.Tensor.of(new float[4 * h], 4 * h));
+        t.put(FC_W, SafeTensors.Tensor.of(fw, c, h));
+        t.put(FC_B, SafeTensors.Tensor.of(fb, c));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(FORMAT_KEY, FORMAT);
+        meta.put(VERSION_KEY, VERSION);
+        meta.put("input_size", Integer.toString(in));
+        meta.put("hidden_size", Integer.toString(h));
+        meta.put("num_classes", Integer.toString(c));
+        meta.put("gate_order", "i,f,g,o");
+        if (metadata != null) {
+            meta.putAll(metadata);
+        }
+        if (withOptimizer && model.optimizer() instanceof Adam adam && adam.steps() > 0) {
+            float[][] mv = adam.moments();
+            t.put(ADAM_M, SafeTensors.Tensor.of(mv[0], mv[0].length));
+            t.put(ADAM_V, SafeTensors.Tensor.of(mv[1], mv[1].length));
+            meta.put(ADAM_STEP, Long.toString(adam.steps()));
+        }
+        SafeTensors.write(file, t, meta);
+    }
+
+    /**
+     * Reads and validates a file's tensors and shapes without building a model.
+     *
+     * @param file the file
+     * @return the sizes and content
+     * @throws FormatException if tensors are missing, unknown or of inconsistent shapes, or the
+     *                         metadata names another format or version
+     * @throws IOException     if it cannot be read
+     */
+    public static Header inspect(Path file) throws IOException {
+        SafeTensors.Content c = SafeTensors.read(file);
+        String name = file.toString();
+        Map<String, String> meta = c.metadata();
+        if (meta.containsKey(FORMAT_KEY) && !FORMAT.equals(meta.get(FORMAT_KEY))) {
+            throw new FormatException(name, "metadata says format " + meta.get(FORMAT_KEY) + ", expected " + FORMAT);
+        }
+        if (meta.containsKey(VERSION_KEY) && !VERSION.equals(meta.get(VERSION_KEY))) {
+            throw new FormatException(name, "format version " + meta.get(VERSION_KEY) + " is not supported (this build reads "
+                    + VERSION + ")");
+        }
+        Map<String, SafeTensors.Tensor> t = c.tensors();
+        List<String> missing = new ArrayList<>();
+        for (String k : new String[] {W_IH, W_HH, B_IH, B_HH, FC_W, FC_B}) {
+            if (!t.containsKey(k)) {
+                missing.add(k);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new FormatException(name, "missing tensors " + missing + "; found " + t.keySet()
+                    + " (expected nn.LSTM as 'lstm' and nn.Linear as 'fc')");
+        }
+        for (String k : t.keySet()) {
+            if (!k.startsWith("lstm.") && !k.startsWith("fc.") && !k.startsWith("optimizer.")) {
+                throw new FormatException(name, "unknown tensor " + k);
+            }
+            if (k.startsWith("lstm.") && !List.of(W_IH, W_HH, B_IH, B_HH).contains(k)) {
+                throw new FormatException(name, "unsupported tensor " + k + " (only one unidirectional layer, l0)");
+            }
+        }
+        long[] wih = t.get(W_IH).shape();
+        long[] whh = t.get(W_HH).shape();
+        long[] fw = t.get(FC_W).shape();
+        need(name, W_IH, wih, 2);
+        need(name, W_HH, whh, 2);
+        need(name, FC_W, fw, 2);
+        long h4 = wih[0];
+        if (h4 % 4 != 0 || h4 == 0) {
+            throw new FormatException(name, W_IH + " has " + h4 + " rows; expected 4·hidden_size");
+        }
+        long h = h4 / 4;
+        long in = wih[1];
+        long cl = fw[0];
+        expect(name, W_HH, whh, h4, h);
+        expect(name, B_IH, t.get(B_IH).shape(), h4);
+        expect(name, B_HH, t.get(B_HH).shape(), h4);
+        expect(name, FC_W, fw, cl, h);
+        expect(name, FC_B, t.get(FC_B).shape(), cl);
+        if (in <= 0 || h <= 0 || cl <= 0 || in > 1 << 20 || h > 1 << 16 || cl > 1 << 20) {
+            throw new FormatException(name, "sizes I=" + in + ", H=" + h + ", C=" + cl + " out of range");
+        }
+        checkMeta(name, meta, "input_size", in);
+        checkMeta(name, meta, "hidden_size", h);
+        checkMeta(name, meta, "num_classes", cl);
+        return new Header((int) in, (int) h, (int) cl, c);
+    }
+
+    private static void need(String name, String k, long[] shape, int rank) throws FormatException {
+        if (shape.length != rank) {
+            throw new FormatException(name, k + " has rank " + shape.length + ", expected " + rank);
+        }
+    }
+
+    private static void expect(String name, String k, long[] shape, long... want) throws FormatException {
+        if (!java.util.Arrays.equals(shape, want)) {
+            throw new FormatException(name, k + " has shape " + java.util.Arrays.toString(shape) + ", expected "
+                    + java.util.Arrays.toString(want));
+        }
+    }
+
+    private static void checkMeta(String name, Map<String, String> meta, String key, long actual) throws FormatException {
+        String v = meta.get(key);
+        if (v != null && !v.equals(Long.toString(actual))) {
+            throw new FormatException(name, "metadata " + key + "=" + v + " disagrees with the tensor shapes (" + actual + ")");
+        }
+    }
+
+    /**
+     * Copies a file's parameters into a model of the same sizes, and the Adam state if the file
+     * has it and the model's optimizer is Adam.
+     *
+     * @param header from {@link #inspect}
+     * @param model  the model (modified)
+     * @param file   the file name, for messages
+     * @return whether optimizer state was restored
+     * @throws FormatException if the sizes differ from the model's
+     */
+    public static boolean loadInto(Header header, SequenceClassifier model, Path file) throws FormatException {
+        String name = String.valueOf(file);
+        if (header.inputSize() != model.inputSize() || header.hiddenSize() != model.hiddenSize()
+                || header.classes() != model.classes()) {
+            throw new FormatException(name, "model has I=" + header.inputSize() + ", H=" + header.hiddenSize() + ", C="
+                    + header.classes() + "; expected I=" + model.inputSize() + ", H=" + model.hiddenSize() + ", C="
+                    + model.classes());
+        }
+        int in = header.inputSize(), h = header.hiddenSize();
+        int k = in + h;
+        Map<String, SafeTensors.Tensor> t = header.content().tensors();
+        float[] wih = t.get(W_IH).data();
+        float[] whh = t.get(W_HH).data();
+        float[] bih = t.get(B_IH).data();
+        float[] bhh = t.get(B_HH).data();
+        float[] w = new float[4 * h * k];
+        float[] b = new float[4 * h];
+        for (int r = 0; r < 4 * h; r++) {
+            System.arraycopy(wih, r * in, w, r * k, in);
+            System.arraycopy(whh, r * h, w, r * k + in, h);
+            b[r] = bih[r] + bhh[r];
+        }
+        ParameterSet p = model.parameters();
+        p.set("lstm.weight", w);
+        p.set("lstm.bias", b);
+        p.set("fc.weight", t.get(FC_W).data());
+        p.set("fc.bias", t.get(FC_B).data());
+        if (header.hasOptimizerState() && model.optimizer() instanceof Adam adam) {
+            float[] m = t.get(ADAM_M).data();
+            float[] v = t.get(ADAM_V).data();
+            if (m.length != p.size() || v.length != p.size()) {
+                throw new FormatException(name, "optimizer state has " + m.length + " values, the model " + p.size());
+            }
+            long step;
+            try {
+                step = Long.parseLong(header.content().metadata().getOrDefault(ADAM_STEP, "0"));
+            } catch (NumberFormatException e) {
+                throw new FormatException(name, "bad " + ADAM_STEP + " metadata");
+            }
+            adam.restore(step, m, v);
+            return true;
+        }
+        return false;
+    }
+}

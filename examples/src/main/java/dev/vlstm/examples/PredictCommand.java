@@ -1,0 +1,98 @@
+package dev.vlstm.examples;
+
+import dev.vlstm.SequenceClassifier;
+import dev.vlstm.examples.data.Mnist;
+import dev.vlstm.io.ClassifierFile;
+import dev.vlstm.io.FormatException;
+import dev.vlstm.io.Npy;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code predict}: logits of a saved model for a .npy input, or its accuracy on a data set. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Run a saved model (safetensors with PyTorch names, from 'train --save' or from PyTorch).",
+            "Either --input X.npy --output Y.npy (X float32 [N, T, I], e.g. [N, 28, 28] with pixels/255; Y float32 [N, C] logits),",
+            "or --data DIR to print the test accuracy."})
+final class PredictCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "FILE", required = true, description = "The model file (.safetensors).")
+    Path model;
+
+    @Option(names = "--input", paramLabel = "X.npy", description = "Inputs, float32 [N, T, I].")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "Y.npy", description = "Where to write the logits, float32 [N, C].")
+    Path output;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "A folder of IDX files; prints the test accuracy.")
+    Path data;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: ${DEFAULT-VALUE}).")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--verbose", description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        TrainCommand.check(threads >= 1 && threads <= 256, "--threads must be in [1, 256], was " + threads);
+        TrainCommand.check(input != null || data != null, "give --input X.npy (with --output Y.npy) or --data DIR");
+        TrainCommand.check((input == null) == (output == null), "--input and --output go together");
+        TrainCommand.checkWritable(output, "--output");
+        ClassifierFile.Header h = ClassifierFile.inspect(model);
+        try (SequenceClassifier m = SequenceClassifier.builder(h.inputSize(), h.hiddenSize(), h.classes())
+                .threads(threads).build()) {
+            ClassifierFile.loadInto(h, m, model);
+            out.printf(Locale.ROOT, "model %s: LSTM %d→%d → dense %d%n", model, h.inputSize(), h.hiddenSize(), h.classes());
+            if (input != null) {
+                Npy.Array x = Npy.read(input);
+                int[] s = x.shape();
+                if (s.length != 3 || s[2] != h.inputSize() || s[0] < 1 || s[1] < 1) {
+                    throw new FormatException(input.toString(), "shape " + Arrays.toString(s) + " does not fit the model: expected [N, T, "
+                            + h.inputSize() + "]");
+                }
+                int n = s[0], steps = s[1], in = s[2];
+                float[] logits = new float[n * h.classes()];
+                int chunk = 1000;
+                for (int from = 0; from < n; from += chunk) {
+                    int b = Math.min(chunk, n - from);
+                    // [N, T, I] batch-first to the engine's time-major [T][B][I]
+                    float[] xt = new float[steps * b * in];
+                    for (int i = 0; i < b; i++) {
+                        for (int t = 0; t < steps; t++) {
+                            System.arraycopy(x.data(), ((from + i) * steps + t) * in, xt, (t * b + i) * in, in);
+                        }
+                    }
+                    float[] l = new float[b * h.classes()];
+                    m.logits(xt, steps, b, l);
+                    System.arraycopy(l, 0, logits, from * h.classes(), l.length);
+                }
+                Npy.write(output, new int[] {n, h.classes()}, logits);
+                out.printf(Locale.ROOT, "wrote logits [%d, %d] to %s%n", n, h.classes(), output);
+            }
+            if (data != null) {
+                Mnist.Split split = Mnist.fromDirectory(data);
+                if (split.test().cols() != h.inputSize()) {
+                    throw new CliException(data + ": images have " + split.test().cols() + " columns, the model expects "
+                            + h.inputSize());
+                }
+                double acc = Evaluation.accuracy(m, split.test(), threads);
+                out.printf(Locale.ROOT, "test accuracy %.4f on %d images of %s%n", acc, split.test().count(), data);
+            }
+        }
+        return 0;
+    }
+}

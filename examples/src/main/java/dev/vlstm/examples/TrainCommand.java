@@ -1,0 +1,283 @@
+package dev.vlstm.examples;
+
+import dev.vlstm.SequenceClassifier;
+import dev.vlstm.examples.data.Dataset;
+import dev.vlstm.examples.data.Downloader;
+import dev.vlstm.examples.data.Mnist;
+import dev.vlstm.io.ClassifierFile;
+import dev.vlstm.kernel.KernelProvider;
+import dev.vlstm.optim.Adam;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code train}: the tutorial's training run, with metrics, plots, checkpoints. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Train the LSTM classifier: each image is a sequence of its rows (T = rows, I = columns, pixels/255),",
+            "one LSTM layer, its last output through a dense layer to the classes, softmax cross-entropy, Adam.",
+            "Prints one line per epoch (average cost, test accuracy, seconds, timesteps/s)."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                    + "t10k-labels-idx1-ubyte (each plain or .gz): MNIST or Fashion-MNIST. With 60,000 training images "
+                    + "the last 5,000 are held out for validation. Default: the embedded 10,000-digit MNIST subset "
+                    + "(8,000 train / 2,000 test).")
+    Path data;
+
+    @Option(names = "--download",
+            description = "Download the original MNIST into the cache (${XDG_CACHE_HOME:-~/.cache}/vlstm), verifying "
+                    + "sizes and SHA-256, and train on it.")
+    boolean download;
+
+    @Option(names = "--cache", paramLabel = "DIR", description = "Cache folder for --download (default: ${DEFAULT-VALUE}).")
+    Path cache = Downloader.defaultCache();
+
+    @Option(names = "--mirror", paramLabel = "URL",
+            description = "Mirror base URL for --download, repeatable, tried in order (default: the two public mirrors).")
+    List<String> mirrors;
+
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs = 30;
+
+    @Option(names = "--batch", paramLabel = "B", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch = 128;
+
+    @Option(names = "--hidden", paramLabel = "H", description = "LSTM units (default: ${DEFAULT-VALUE}).")
+    int hidden = 64;
+
+    @Option(names = "--lr", paramLabel = "RATE", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    float lr = 0.001f;
+
+    @Option(names = "--clip", paramLabel = "NORM", description = "Clip gradients to this global L2 norm; 0 = off (default: ${DEFAULT-VALUE}).")
+    float clip = 0f;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Worker threads (default: available processors, here ${DEFAULT-VALUE}). Results do not depend on it.")
+    int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of initialisation and shuffling (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    @Option(names = "--save", paramLabel = "FILE",
+            description = "Write the trained model as safetensors with PyTorch names (lstm.weight_ih_l0, ..., fc.bias).")
+    Path save;
+
+    @Option(names = "--save-optimizer",
+            description = "Also store the Adam state in the --save file, for an exact --resume (PyTorch then needs strict=False).")
+    boolean saveOptimizer;
+
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Start from a saved model (ours or one saved from PyTorch), and its optimizer state if present.")
+    Path resume;
+
+    @Option(names = "--metrics", paramLabel = "FILE.csv",
+            description = "Write per-epoch metrics as CSV: epoch,train_cost,test_accuracy,validation_accuracy,epoch_seconds,timesteps_per_second.")
+    Path metrics;
+
+    @Option(names = "--plot", paramLabel = "FILE.png", description = "Write a PNG chart of cost and accuracy per epoch.")
+    Path plot;
+
+    @Option(names = "--digits", paramLabel = "N", description = "Test digits to draw at the end (default: ${DEFAULT-VALUE}).")
+    int digits = 4;
+
+    @Option(names = "--progress", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Show a progress bar during each epoch (default: on; --no-progress turns it off).")
+    boolean progress;
+
+    @Option(names = "--verbose", description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        check(epochs >= 1, "--epochs must be >= 1, was " + epochs);
+        check(batch >= 1, "--batch must be >= 1, was " + batch);
+        check(hidden >= 1 && hidden <= 65536, "--hidden must be in [1, 65536], was " + hidden);
+        check(lr > 0 && Float.isFinite(lr), "--lr must be a positive number, was " + lr);
+        check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0, was " + clip);
+        check(threads >= 1 && threads <= 256, "--threads must be in [1, 256], was " + threads);
+        check(digits >= 0 && digits <= 20, "--digits must be in [0, 20], was " + digits);
+        check(!(download && data != null), "use either --data or --download, not both");
+        checkWritable(save, "--save");
+        checkWritable(metrics, "--metrics");
+        checkWritable(plot, "--plot");
+
+        Mnist.Split split;
+        if (download) {
+            Downloader d = new Downloader(mirrors == null || mirrors.isEmpty() ? Downloader.MIRRORS : mirrors,
+                    line -> out.println(line));
+            d.fetchAll(cache, Downloader.MNIST);
+            split = Mnist.fromDirectory(cache);
+        } else if (data != null) {
+            split = Mnist.fromDirectory(data);
+        } else {
+            split = Mnist.embedded();
+        }
+        Dataset train = split.train();
+        Dataset test = split.test();
+        check(train.count() >= batch, "--batch " + batch + " is larger than the " + train.count() + " training images");
+        int steps = train.rows();
+        int features = train.cols();
+        int classes = train.classes();
+
+        Adam adam = new Adam(lr);
+        try (SequenceClassifier model = SequenceClassifier.builder(features, hidden, classes).seed(seed)
+                .threads(threads).optimizer(adam).clipNorm(clip).build()) {
+            out.printf(Locale.ROOT, "data: %s%n", split.source());
+            out.printf(Locale.ROOT, "model: LSTM %d→%d (T=%d) → dense %d, softmax cross-entropy; Adam lr %s, batch %d%s%n",
+                    features, hidden, steps, classes, lr, batch, clip > 0 ? ", clip " + clip : "");
+            out.printf(Locale.ROOT, "engine: %s kernels, %d thread%s, seed %d%n", KernelProvider.get().name(), threads,
+                    threads == 1 ? "" : "s", seed);
+            if (resume != null) {
+                ClassifierFile.Header h = ClassifierFile.inspect(resume);
+                if (h.inputSize() != features || h.hiddenSize() != hidden || h.classes() != classes) {
+                    throw new CliException(resume + ": model has I=" + h.inputSize() + ", H=" + h.hiddenSize() + ", C="
+                            + h.classes() + " but this run needs I=" + features + ", H=" + hidden + ", C=" + classes
+                            + (h.hiddenSize() != hidden ? " (pass --hidden " + h.hiddenSize() + ")" : ""));
+                }
+                boolean opt = ClassifierFile.loadInto(h, model, resume);
+                out.printf("resumed from %s%s%n", resume, opt ? " (with Adam state, step " + adam.steps() + ")" : " (fresh optimizer state)");
+            }
+
+            int batches = train.count() / batch;
+            int[] order = new int[train.count()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            SplittableRandom shuffle = new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L);
+            float[] x = new float[steps * batch * features];
+            int[] labels = new int[batch];
+            List<double[]> rows = new ArrayList<>();
+            long start = System.nanoTime();
+            double testAcc = Double.NaN;
+            for (int epoch = 1; epoch <= epochs; epoch++) {
+                for (int i = order.length - 1; i > 0; i--) {
+                    int j = shuffle.nextInt(i + 1);
+                    int t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+                double costSum = 0;
+                long t0 = System.nanoTime();
+                try (ProgressBar pb = progress ? new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch, epochs))
+                        .setInitialMax(batches).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUpdateIntervalMillis(200)
+                        .continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+                        .clearDisplayOnFinish().build() : null) {
+                    for (int bi = 0; bi < batches; bi++) {
+                        train.fillBatch(order, bi * batch, batch, x, labels);
+                        float loss = model.trainStep(x, steps, batch, labels);
+                        if (!Float.isFinite(loss) || model.lastStepSkipped()) {
+                            throw new CliException(String.format(Locale.ROOT,
+                                    "training diverged at epoch %d, batch %d: loss %s, gradient norm %s;"
+                                            + " try a lower --lr (now %s) or --clip 1", epoch, bi + 1, loss,
+                                    model.lastGradientNorm(), lr));
+                        }
+                        costSum += loss;
+                        if (pb != null) {
+                            double sec = (System.nanoTime() - t0) / 1e9;
+                            pb.step();
+                            pb.setExtraMessage(String.format(Locale.ROOT, "cost %.4f  %,.0f timesteps/s", costSum / (bi + 1),
+                                    (bi + 1) * (double) batch * steps / Math.max(sec, 1e-9)));
+                        }
+                    }
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double cost = costSum / batches;
+                double tsPerSec = (double) batches * batch * steps / seconds;
+                testAcc = Evaluation.accuracy(model, test, threads);
+                double valAcc = split.validation() == null ? Double.NaN : Evaluation.accuracy(model, split.validation(), threads);
+                out.printf(Locale.ROOT, "Epoch %3d/%d  cost %.6f  test accuracy %.4f%s  %5.2f s  %,10.0f timesteps/s%n",
+                        epoch, epochs, cost, testAcc,
+                        Double.isNaN(valAcc) ? "" : String.format(Locale.ROOT, "  validation accuracy %.4f", valAcc),
+                        seconds, tsPerSec);
+                out.flush();
+                rows.add(new double[] {epoch, cost, testAcc, valAcc, seconds, tsPerSec});
+                if (metrics != null) {
+                    writeMetrics(metrics, rows);
+                }
+            }
+            double total = (System.nanoTime() - start) / 1e9;
+            out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epochs, %.1f s in all%n", testAcc, epochs, total);
+            if (save != null) {
+                Map<String, String> meta = new LinkedHashMap<>();
+                meta.put("epochs", Integer.toString(epochs));
+                meta.put("batch", Integer.toString(batch));
+                meta.put("lr", Float.toString(lr));
+                meta.put("seed", Long.toString(seed));
+                meta.put("sequence_length", Integer.toString(steps));
+                meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc));
+                ClassifierFile.save(model, save, meta, saveOptimizer);
+                out.println("model written to " + save + (saveOptimizer ? " (with Adam state)" : ""));
+            }
+            if (metrics != null) {
+                out.println("metrics written to " + metrics);
+            }
+            if (plot != null) {
+                Charts.writeTrainingPlot(plot, rows, split.source());
+                out.println("plot written to " + plot);
+            }
+            if (digits > 0) {
+                Digits.draw(out, model, test, Math.min(digits, test.count()));
+            }
+        }
+        return 0;
+    }
+
+    static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new CliException(message);
+        }
+    }
+
+    static void checkWritable(Path file, String option) {
+        if (file == null) {
+            return;
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new CliException(option + " " + file + ": folder " + dir + " does not exist");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new CliException(option + " " + file + ": folder " + dir + " is not writable");
+        }
+        if (Files.isDirectory(file)) {
+            throw new CliException(option + " " + file + " is a folder, expected a file name");
+        }
+    }
+
+    private static void writeMetrics(Path file, List<double[]> rows) throws IOException {
+        StringBuilder sb = new StringBuilder("epoch,train_cost,test_accuracy,validation_accuracy,epoch_seconds,timesteps_per_second\n");
+        for (double[] r : rows) {
+            sb.append(String.format(Locale.ROOT, "%d,%.6f,%.4f,%s,%.3f,%.0f%n", (int) r[0], r[1], r[2],
+                    Double.isNaN(r[3]) ? "" : String.format(Locale.ROOT, "%.4f", r[3]), r[4], r[5]));
+        }
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
+        try {
+            Files.writeString(tmp, sb);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
