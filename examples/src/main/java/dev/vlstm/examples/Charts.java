@@ -35,7 +35,8 @@ final class Charts {
         XYChart chart = new XYChartBuilder().width(900).height(520).title("vlstm — " + title)
                 .xAxisTitle("epoch").yAxisTitle("cost").build();
         chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         XYSeries c = chart.addSeries("train cost", epoch, cost);
         c.setYAxisGroup(0);
         c.setMarker(SeriesMarkers.CIRCLE);

@@ -58,7 +58,7 @@ final class TrainCommand implements Callable<Integer> {
     List<String> mirrors;
 
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs = 30;
+    int epochs = 120;
 
     @Option(names = "--batch", paramLabel = "B", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = 128;
@@ -101,9 +101,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--digits", paramLabel = "N", description = "Test digits to draw at the end (default: ${DEFAULT-VALUE}).")
     int digits = 4;
 
-    @Option(names = "--progress", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Show a progress bar during each epoch (default: on; --no-progress turns it off).")
-    boolean progress;
+    @Option(names = "--progress", negatable = true,
+            description = "Show a progress bar during each epoch (default: on when the console is a terminal).")
+    Boolean progress;
 
     @Option(names = "--verbose", description = "Print stack traces of errors.")
     boolean verbose;
@@ -111,6 +111,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        boolean showProgress = progress != null ? progress : System.console() != null;
         check(epochs >= 1, "--epochs must be >= 1, was " + epochs);
         check(batch >= 1, "--batch must be >= 1, was " + batch);
         check(hidden >= 1 && hidden <= 65536, "--hidden must be in [1, 65536], was " + hidden);
@@ -180,7 +181,7 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 double costSum = 0;
                 long t0 = System.nanoTime();
-                try (ProgressBar pb = progress ? new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch, epochs))
+                try (ProgressBar pb = showProgress ? new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch, epochs))
                         .setInitialMax(batches).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUpdateIntervalMillis(200)
                         .continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                         .clearDisplayOnFinish().build() : null) {
