@@ -53,6 +53,11 @@ public final class Lstm implements AutoCloseable {
     private final Kernels kernels;
     private Workers workers;
     private Train train;
+    /** Wᵀ [(I+H) × 4H] for batches narrower than a vector; valid while packedVersion matches. */
+    private float[] packed;
+    private volatile long packedVersion = -1;
+    /** Batch slices narrower than this take the per-sample path over the packed weights. */
+    private final int narrowBelow;
 
     /**
      * Creates a layer with its own parameter set, initialised with {@link #initialize}.
@@ -90,6 +95,71 @@ public final class Lstm implements AutoCloseable {
         }
         this.kernels = kernels;
         this.workers = new Workers(threads);
+        this.narrowBelow = Math.max(1, kernels.vectorBitSize() / 32);
+    }
+
+    /** The packed transposed weights for the current parameter version (repacked when stale). */
+    float[] packedWeights() {
+        long v = params.version();
+        if (packedVersion == v) {
+            return packed;
+        }
+        synchronized (this) {
+            v = params.version();
+            if (packedVersion != v) {
+                int g = 4 * hiddenSize;
+                if (packed == null) {
+                    packed = new float[fused * g];
+                }
+                float[] w = params.values();
+                int off = weightView.offset();
+                for (int r = 0; r < g; r++) {
+                    for (int p = 0; p < fused; p++) {
+                        packed[p * g + r] = w[off + r * fused + p];
+                    }
+                }
+                packedVersion = v;
+            }
+            return packed;
+        }
+    }
+
+    /**
+     * One LSTM step for one sample through the packed weights: the narrow-batch path. Every value
+     * it produces is bit-identical to the batched path (same FMA chains, same activations).
+     * Column j of a feature-major buffer is addressed as {@code array[col + row*ld]}.
+     */
+    private void narrowCell(float[] wt, float[] v, int bOff,
+                            float[] xs, int xCol, int xLd, boolean useH, float[] hp, int hCol, int hLd,
+                            float[] cp, int cpCol, int cpLd, float[] cn, int cnCol, int cnLd,
+                            float[] tcOut, int tcCol, int tcLd, float[] hn, int hnCol, int hnLd,
+                            float[] zOut, int zCol, int zLd, float[] scratch) {
+        final int h = hiddenSize;
+        final int g = 4 * h;
+        // scratch: gates [4H], then c_{t-1}, c_t, tanh(c_t), h_t [H each]
+        kernels.gemvT(g, inputSize, wt, 0, g, xs, xCol, xLd, scratch, 0, false);
+        if (useH) {
+            kernels.gemvT(g, h, wt, inputSize * g, g, hp, hCol, hLd, scratch, 0, true);
+        }
+        kernels.sigmoid(scratch, 0, scratch, 0, h, v, bOff);
+        kernels.sigmoid(scratch, h, scratch, h, h, v, bOff + h);
+        kernels.tanh(scratch, 2 * h, scratch, 2 * h, h, v, bOff + 2 * h);
+        kernels.sigmoid(scratch, 3 * h, scratch, 3 * h, h, v, bOff + 3 * h);
+        int cps = g, cns = g + h, tcs = g + 2 * h, hns = g + 3 * h;
+        for (int u = 0; u < h; u++) {
+            scratch[cps + u] = cp[cpCol + u * cpLd];
+        }
+        kernels.lstmCell(h, scratch, 0, h, 2 * h, 3 * h, scratch, cps, scratch, cns, scratch, tcs, scratch, hns);
+        for (int u = 0; u < h; u++) {
+            cn[cnCol + u * cnLd] = scratch[cns + u];
+            tcOut[tcCol + u * tcLd] = scratch[tcs + u];
+            hn[hnCol + u * hnLd] = scratch[hns + u];
+        }
+        if (zOut != null) {
+            for (int r = 0; r < g; r++) {
+                zOut[zCol + r * zLd] = scratch[r];
+            }
+        }
     }
 
     /**
@@ -109,6 +179,7 @@ public final class Lstm implements AutoCloseable {
             v[biasView.offset() + i] = (float) rng.nextDouble(-bound, bound);
         }
         Arrays.fill(v, biasView.offset() + hiddenSize, biasView.offset() + 2 * hiddenSize, forgetBias);
+        params.markModified();
     }
 
     /** @return I */
@@ -326,6 +397,7 @@ public final class Lstm implements AutoCloseable {
         final int[] inRows = new int[65];
         final int nInRows;
         final Workers.Batch tasks = workers.new Batch();
+        final float[][] narrowScratch;
 
         boolean forwardDone;
         boolean initialHidden;
@@ -383,6 +455,7 @@ public final class Lstm implements AutoCloseable {
             nSlices = Workers.split(batch, Math.min(t, 64), PAD, slices);
             nRows = Workers.split(g, Math.min(t, 64), 4, rows);
             nInRows = Workers.split(cols, Math.min(t, 64), 4, inRows);
+            narrowScratch = new float[nSlices][8 * hiddenSize];
         }
 
         void forward(float[] xIn, float[] h0, float[] c0) {
@@ -423,6 +496,19 @@ public final class Lstm implements AutoCloseable {
                         xf[i * cols + col] = xs[src + i];
                     }
                 }
+            }
+            if (nb < narrowBelow) {
+                float[] wt = packedWeights();
+                float[] scratch = narrowScratch[s];
+                for (int t = 0; t < steps; t++) {
+                    for (int b = b0; b < b0 + nb; b++) {
+                        int col = t * batch + b;
+                        narrowCell(wt, w, bOff, xf, col, cols, t > 0 || initialHidden, hs, col, ldState,
+                                cs, col, ldState, cs, col + batch, ldState, tc, col, cols, hs, col + batch, ldState,
+                                z, col, cols, scratch);
+                    }
+                }
+                return;
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
@@ -647,6 +733,26 @@ public final class Lstm implements AutoCloseable {
         final float[] hv = st.h;
         final float[] cv = st.c;
         final float[] tc = st.tc;
+        if (nb < narrowBelow) {
+            float[] wt = packedWeights();
+            float[] scratch = st.scratch(b0);
+            for (int t = 0; t < steps; t++) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    for (int i = 0; i < in; i++) {
+                        xf[i * batch + b] = x[(t * batch + b) * in + i];
+                    }
+                    narrowCell(wt, w, bOff, xf, b, batch, t > 0 || !st.zero, hv, b, batch, cv, b, batch, cv, b, batch,
+                            tc, b, batch, hv, b, batch, null, 0, 0, scratch);
+                    if (hiddenOut != null) {
+                        int dst = (t * batch + b) * h;
+                        for (int u = 0; u < h; u++) {
+                            hiddenOut[dst + u] = hv[u * batch + b];
+                        }
+                    }
+                }
+            }
+            return;
+        }
         for (int t = 0; t < steps; t++) {
             for (int b = b0; b < b0 + nb; b++) {
                 int src = (t * batch + b) * in;

@@ -20,6 +20,7 @@ public final class LstmState {
     boolean zero = true;
 
     private final int[] slices = new int[65];
+    private float[][] scratch;
     private int nSlices;
     private Workers owner;
     private Workers.Batch tasks;
@@ -44,6 +45,7 @@ public final class LstmState {
         owner = layer.workers();
         nSlices = Workers.split(batch, Math.min(owner.threads(), 64), 16, slices);
         tasks = owner.new Batch();
+        scratch = new float[nSlices][8 * layer.hiddenSize()];
     }
 
     Lstm layer() {
@@ -123,6 +125,16 @@ public final class LstmState {
             x = null;
             hiddenOut = null;
         }
+    }
+
+    /** Per-slice scratch of the narrow path, for the slice starting at b0. */
+    float[] scratch(int b0) {
+        for (int s = 0; s < nSlices; s++) {
+            if (slices[s] == b0) {
+                return scratch[s];
+            }
+        }
+        throw new IllegalStateException("no slice at " + b0);
     }
 
     private void slice(int s) {

@@ -14,6 +14,10 @@ import java.util.Map;
  * <p>Views are added while a model is built; adding one grows both buffers (the values are
  * kept), so always fetch {@link #values()} and {@link #gradients()} afresh rather than caching them
  * across {@link #add} calls. Not thread-safe.
+ *
+ * <p>Layers keep derived copies of parameters (e.g. a transposed weight for narrow batches) keyed
+ * on {@link #version()}. {@link #set} and the optimizers bump it; code that writes into
+ * {@link #values()} directly must call {@link #markModified()} afterwards.
  */
 public final class ParameterSet {
 
@@ -43,6 +47,7 @@ public final class ParameterSet {
     private final Map<String, View> views = new LinkedHashMap<>();
     private float[] values = new float[0];
     private float[] gradients = new float[0];
+    private volatile long version;
 
     /** Creates an empty set. */
     public ParameterSet() {
@@ -71,9 +76,24 @@ public final class ParameterSet {
         Checks.product("parameter buffer", values.length + size);
         View v = new View(name, values.length, shape.clone(), size);
         values = java.util.Arrays.copyOf(values, values.length + size);
+        version++;
         gradients = java.util.Arrays.copyOf(gradients, gradients.length + size);
         views.put(name, v);
         return v;
+    }
+
+    /**
+     * A counter that changes whenever the values change through this class or an optimizer.
+     *
+     * @return the current version
+     */
+    public long version() {
+        return version;
+    }
+
+    /** Records that {@link #values()} was modified directly, so that derived copies are refreshed. */
+    public void markModified() {
+        version++;
     }
 
     /**
@@ -149,6 +169,7 @@ public final class ParameterSet {
         View v = view(name);
         Checks.length(name, src, v.size());
         System.arraycopy(src, 0, values, v.offset(), v.size());
+        version++;
     }
 
     /** Sets every gradient to zero. */

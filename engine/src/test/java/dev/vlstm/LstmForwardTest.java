@@ -87,6 +87,57 @@ class LstmForwardTest {
     }
 
     @Test
+    void narrowBatchesTakeThePackedPathAndAgreeWithWideOnesBitForBit() {
+        int steps = 5, in = 9, hid = 20;
+        float[] x = TestData.uniform(8, steps * 40 * in, 1.0);
+        try (Lstm l = layer(in, hid, 4, 1)) {
+            // 40 samples in one batch (wide path) vs the same samples one at a time (narrow path)
+            l.forward(x, steps, 40, null, null);
+            float[] wide = new float[steps * 40 * hid];
+            l.hiddenStates(wide);
+            for (int b = 0; b < 40; b += 13) {
+                float[] xb = new float[steps * in];
+                for (int t = 0; t < steps; t++) {
+                    System.arraycopy(x, (t * 40 + b) * in, xb, t * in, in);
+                }
+                l.forward(xb, steps, 1, null, null);
+                float[] one = new float[steps * hid];
+                l.hiddenStates(one);
+                LstmState st = l.newState(1);
+                float[] inf = new float[steps * hid];
+                l.infer(xb, steps, st, inf);
+                for (int t = 0; t < steps; t++) {
+                    float[] expect = java.util.Arrays.copyOfRange(wide, (t * 40 + b) * hid, (t * 40 + b + 1) * hid);
+                    assertThat(java.util.Arrays.copyOfRange(one, t * hid, (t + 1) * hid)).isEqualTo(expect);
+                    assertThat(java.util.Arrays.copyOfRange(inf, t * hid, (t + 1) * hid)).isEqualTo(expect);
+                }
+            }
+            // after an update the packed copy is refreshed
+            float[] wv = new float[l.weightView().size()];
+            l.parameters().get("weight", wv);
+            wv[0] += 0.5f;
+            l.parameters().set("weight", wv);
+            float[] xb = java.util.Arrays.copyOfRange(x, 0, in);
+            LstmState s1 = l.newState(1);
+            float[] o1 = new float[hid];
+            l.infer(xb, 1, s1, o1);
+            l.forward(xb, 1, 1, null, null);
+            float[] o2 = new float[hid];
+            l.hiddenStates(o2);
+            assertThat(o1).isEqualTo(o2);
+            ReferenceLstm ref = new ReferenceLstm(in, hid, wv, biasOf(l));
+            ref.forward(TestData.toDouble(xb), 1, 1, null, null);
+            assertThat(TestData.maxAbsDiff(o1, ref.h[1])).isLessThan(1e-5);
+        }
+    }
+
+    private static float[] biasOf(Lstm l) {
+        float[] b = new float[l.biasView().size()];
+        l.parameters().get("bias", b);
+        return b;
+    }
+
+    @Test
     void hiddenStatesIdenticalForAnyThreadCount() {
         int steps = 6, batch = 45, in = 17, hid = 19;
         float[] x = TestData.uniform(4, steps * batch * in, 1.0);

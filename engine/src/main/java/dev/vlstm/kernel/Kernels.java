@@ -61,6 +61,55 @@ public interface Kernels {
               boolean accumulate);
 
     /**
+     * Matrix-vector product down the rows of a transposed matrix:
+     * {@code y[i] = (accumulate ? y[i] : 0) + Σ_p At[p][i] · x[p·incx]} for {@code i < m}, where
+     * {@code At[p][i] = at[atOff + p*ldat + i]}. Vectorised over i (contiguous in At and y), each
+     * element is the same FMA chain over p as in {@link #gemm}, so results are bit-identical to
+     * it. Used when the batch is narrower than a vector.
+     *
+     * @param m          rows (length of y)
+     * @param k          reduction length
+     * @param at         the transposed matrix [k × m] (read)
+     * @param atOff      offset of At[0][0]
+     * @param ldat       leading dimension of At
+     * @param x          the vector (read)
+     * @param xOff       offset of x[0]
+     * @param incx       distance between x[p] and x[p+1]
+     * @param y          result, contiguous (modified)
+     * @param yOff       offset of y[0]
+     * @param accumulate add to y instead of overwriting it
+     */
+    void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
+               float[] y, int yOff, boolean accumulate);
+
+    /**
+     * {@code dst[i] = σ(src[i] + bias[biasOff + i])} for {@code i < n}: as
+     * {@link #sigmoid(float[], int, float[], int, int, float)} with a bias per element.
+     *
+     * @param src     input (read)
+     * @param srcOff  offset into src
+     * @param dst     output (modified)
+     * @param dstOff  offset into dst
+     * @param n       element count
+     * @param bias    biases (read)
+     * @param biasOff offset into bias
+     */
+    void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff);
+
+    /**
+     * {@code dst[i] = tanh(src[i] + bias[biasOff + i])} for {@code i < n}.
+     *
+     * @param src     input (read)
+     * @param srcOff  offset into src
+     * @param dst     output (modified)
+     * @param dstOff  offset into dst
+     * @param n       element count
+     * @param bias    biases (read)
+     * @param biasOff offset into bias
+     */
+    void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff);
+
+    /**
      * {@code dst[i] = σ(src[i] + bias)} for {@code i < n}, with {@link FastMath#sigmoid(float)}.
      * {@code src} and {@code dst} may be the same range.
      *

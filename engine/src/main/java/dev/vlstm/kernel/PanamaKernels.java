@@ -192,7 +192,79 @@ final class PanamaKernels implements Kernels {
         c0.intoArray(c, cPos);
     }
 
+    @Override
+    public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
+                      float[] y, int yOff, boolean accumulate) {
+        final int m4 = m - m % (4 * V);
+        final int m1 = m - m % V;
+        int i = 0;
+        // 4 vectors of rows per pass: 4 independent FMA chains hide the FMA latency
+        for (; i < m4; i += 4 * V) {
+            FloatVector c0, c1, c2, c3;
+            if (accumulate) {
+                c0 = FloatVector.fromArray(S, y, yOff + i);
+                c1 = FloatVector.fromArray(S, y, yOff + i + V);
+                c2 = FloatVector.fromArray(S, y, yOff + i + 2 * V);
+                c3 = FloatVector.fromArray(S, y, yOff + i + 3 * V);
+            } else {
+                c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0;
+            }
+            for (int p = 0; p < k; p++) {
+                FloatVector xv = FloatVector.broadcast(S, x[xOff + p * incx]);
+                int row = atOff + p * ldat + i;
+                c0 = FloatVector.fromArray(S, at, row).fma(xv, c0);
+                c1 = FloatVector.fromArray(S, at, row + V).fma(xv, c1);
+                c2 = FloatVector.fromArray(S, at, row + 2 * V).fma(xv, c2);
+                c3 = FloatVector.fromArray(S, at, row + 3 * V).fma(xv, c3);
+            }
+            c0.intoArray(y, yOff + i);
+            c1.intoArray(y, yOff + i + V);
+            c2.intoArray(y, yOff + i + 2 * V);
+            c3.intoArray(y, yOff + i + 3 * V);
+        }
+        for (; i < m1; i += V) {
+            FloatVector c0 = accumulate ? FloatVector.fromArray(S, y, yOff + i) : FloatVector.zero(S);
+            for (int p = 0; p < k; p++) {
+                c0 = FloatVector.fromArray(S, at, atOff + p * ldat + i).fma(FloatVector.broadcast(S, x[xOff + p * incx]), c0);
+            }
+            c0.intoArray(y, yOff + i);
+        }
+        for (; i < m; i++) {
+            float acc = accumulate ? y[yOff + i] : 0f;
+            for (int p = 0; p < k; p++) {
+                acc = Math.fma(at[atOff + p * ldat + i], x[xOff + p * incx], acc);
+            }
+            y[yOff + i] = acc;
+        }
+    }
+
     // ---------------------------------------------------------------- activations
+
+    @Override
+    public void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        for (; i < bound; i += V) {
+            FloatVector x = FloatVector.fromArray(S, src, srcOff + i).add(FloatVector.fromArray(S, bias, biasOff + i));
+            tanh(x.mul(0.5f)).fma(0.5f, 0.5f).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = FastMath.sigmoid(src[srcOff + i] + bias[biasOff + i]);
+        }
+    }
+
+    @Override
+    public void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        for (; i < bound; i += V) {
+            tanh(FloatVector.fromArray(S, src, srcOff + i).add(FloatVector.fromArray(S, bias, biasOff + i)))
+                    .intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = FastMath.tanh(src[srcOff + i] + bias[biasOff + i]);
+        }
+    }
 
     /** The vector form of {@link FastMath#tanh}: the same operations in the same order. */
     private static FloatVector tanh(FloatVector x) {

@@ -45,6 +45,37 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
+                      float[] y, int yOff, boolean accumulate) {
+        if (!accumulate) {
+            for (int i = 0; i < m; i++) {
+                y[yOff + i] = 0f;
+            }
+        }
+        for (int p = 0; p < k; p++) {
+            float xv = x[xOff + p * incx];
+            int row = atOff + p * ldat;
+            for (int i = 0; i < m; i++) {
+                y[yOff + i] = Math.fma(at[row + i], xv, y[yOff + i]);
+            }
+        }
+    }
+
+    @Override
+    public void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = FastMath.sigmoid(src[srcOff + i] + bias[biasOff + i]);
+        }
+    }
+
+    @Override
+    public void tanh(float[] src, int srcOff, float[] dst, int dstOff, int n, float[] bias, int biasOff) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = FastMath.tanh(src[srcOff + i] + bias[biasOff + i]);
+        }
+    }
+
+    @Override
     public void sigmoid(float[] src, int srcOff, float[] dst, int dstOff, int n, float bias) {
         for (int i = 0; i < n; i++) {
             dst[dstOff + i] = FastMath.sigmoid(src[srcOff + i] + bias);

@@ -73,6 +73,7 @@ public final class Adam implements Optimizer {
             v[i] = vi;
             p[i] -= stepSize * mi / ((float) Math.sqrt(vi) / c2 + e);
         }
+        params.markModified();
     }
 
     /** @return the number of steps taken so far */

@@ -9,7 +9,8 @@ import dev.vlstm.ParameterSet;
 public interface Optimizer {
     /**
      * Applies one update: modifies {@code params.values()} (and the optimizer's own state) from
-     * {@code params.gradients()}; the gradients are read, not cleared.
+     * {@code params.gradients()}; the gradients are read, not cleared. Implementations call
+     * {@link ParameterSet#markModified()}.
      *
      * @param params the parameters to update
      */

@@ -35,6 +35,7 @@ public final class Sgd implements Optimizer {
             u[i] = ui;
             p[i] -= lr * ui;
         }
+        params.markModified();
     }
 
     @Override

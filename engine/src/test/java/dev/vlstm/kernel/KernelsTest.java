@@ -140,6 +140,53 @@ class KernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "m={0}")
+    @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
+    void gemvTMatchesGemmBitForBitAndTheDoubleReference(int m) {
+        SplittableRandom r = new SplittableRandom(500 + m);
+        for (int k : new int[] {1, 7, 64}) {
+            int ldat = m + 3;
+            float[] at = random(r, 2 + k * ldat, 1f);
+            float[] x = random(r, 1 + 3 * k, 1f);
+            float[] y0 = random(r, m + 4, 1f);
+            for (boolean acc : new boolean[] {false, true}) {
+                // reference: the strided GEMM with n = 1 (A(i,p) = at[2 + p*ldat + i], B = x with ldb 3)
+                float[] viaGemm = y0.clone();
+                SCALAR.gemm(m, 1, k, at, 2, 1, ldat, x, 1, 3, viaGemm, 2, 1, acc);
+                double[] abs = new double[m];
+                double[] ref = naiveGemm(m, 1, k, at, 2, 1, ldat, x, 1, 3, y0, 2, 1, acc, abs);
+                for (Kernels kern : vector == null ? new Kernels[] {SCALAR} : new Kernels[] {SCALAR, vector}) {
+                    float[] y = y0.clone();
+                    kern.gemvT(m, k, at, 2, ldat, x, 1, 3, y, 2, acc);
+                    assertThat(y).as(kern.name() + " gemvT == gemm bit for bit").isEqualTo(viaGemm);
+                    checkAgainstReference(kern.name(), m, 1, k, ref, abs, y, 2, 1);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
+    void biasArrayActivationsEqualScalarBiasForms(int n) {
+        SplittableRandom r = new SplittableRandom(900 + n);
+        float[] x = random(r, n + 3, 9f);
+        float[] bias = random(r, n + 2, 2f);
+        for (Kernels kern : vector == null ? new Kernels[] {SCALAR} : new Kernels[] {SCALAR, vector}) {
+            float[] a = new float[n];
+            float[] b = new float[n];
+            kern.sigmoid(x, 3, a, 0, n, bias, 2);
+            for (int i = 0; i < n; i++) {
+                SCALAR.sigmoid(x, 3 + i, b, i, 1, bias[2 + i]);
+            }
+            assertThat(a).isEqualTo(b);
+            kern.tanh(x, 3, a, 0, n, bias, 2);
+            for (int i = 0; i < n; i++) {
+                SCALAR.tanh(x, 3 + i, b, i, 1, bias[2 + i]);
+            }
+            assertThat(a).isEqualTo(b);
+        }
+    }
+
     @ParameterizedTest(name = "n={0}")
     @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
     void activationsMatchScalarBitForBit(int n) {
