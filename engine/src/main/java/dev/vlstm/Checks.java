@@ -37,6 +37,18 @@ final class Checks {
         }
     }
 
+    /** Checks a time-major {@code [T][B][F]} array without building a message unless it fails. */
+    static void sequence(String name, float[] array, int steps, int batch, int features, String featureName) {
+        long expected = (long) steps * batch * features;
+        if (array == null || array.length != expected) {
+            String shape = name + " [T=" + steps + "][B=" + batch + "][" + featureName + "=" + features + "]";
+            if (expected > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException(shape + " has " + expected + " elements, past the Java array limit");
+            }
+            length(shape, array, (int) expected);
+        }
+    }
+
     static void lengthOrNull(String what, float[] array, int expected) {
         if (array != null) {
             length(what, array, expected);

@@ -256,8 +256,7 @@ public final class Lstm implements AutoCloseable {
     public void forward(float[] x, int steps, int batch, float[] h0, float[] c0) {
         Checks.positive("sequence length T", steps);
         Checks.positive("batch size B", batch);
-        Checks.length("x [T=" + steps + "][B=" + batch + "][I=" + inputSize + "]", x,
-                Checks.product("x", steps, batch, inputSize));
+        Checks.sequence("x", x, steps, batch, inputSize, "I");
         Checks.lengthOrNull("h0 [B][H]", h0, batch * hiddenSize);
         Checks.lengthOrNull("c0 [B][H]", c0, batch * hiddenSize);
         Train w = train;
@@ -713,9 +712,10 @@ public final class Lstm implements AutoCloseable {
         }
         Checks.positive("sequence length T", steps);
         int batch = state.batch();
-        Checks.length("x [T=" + steps + "][B=" + batch + "][I=" + inputSize + "]", x,
-                Checks.product("x", steps, batch, inputSize));
-        Checks.lengthOrNull("hidden output [T][B][H]", hiddenOut, Checks.product("hidden output", steps, batch, hiddenSize));
+        Checks.sequence("x", x, steps, batch, inputSize, "I");
+        if (hiddenOut != null) {
+            Checks.sequence("hidden output", hiddenOut, steps, batch, hiddenSize, "H");
+        }
         state.run(x, steps, hiddenOut);
     }
 

@@ -195,19 +195,24 @@ final class PanamaKernels implements Kernels {
     @Override
     public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
                       float[] y, int yOff, boolean accumulate) {
-        final int m4 = m - m % (4 * V);
+        final int m8 = m - m % (8 * V);
         final int m1 = m - m % V;
         int i = 0;
-        // 4 vectors of rows per pass: 4 independent FMA chains hide the FMA latency
-        for (; i < m4; i += 4 * V) {
-            FloatVector c0, c1, c2, c3;
+        // 8 vectors of rows per pass: 8 independent FMA chains, and 8·V contiguous floats of each
+        // At row per p, which keeps the hardware prefetcher streaming when At is not in cache
+        for (; i < m8; i += 8 * V) {
+            FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
             if (accumulate) {
                 c0 = FloatVector.fromArray(S, y, yOff + i);
                 c1 = FloatVector.fromArray(S, y, yOff + i + V);
                 c2 = FloatVector.fromArray(S, y, yOff + i + 2 * V);
                 c3 = FloatVector.fromArray(S, y, yOff + i + 3 * V);
+                c4 = FloatVector.fromArray(S, y, yOff + i + 4 * V);
+                c5 = FloatVector.fromArray(S, y, yOff + i + 5 * V);
+                c6 = FloatVector.fromArray(S, y, yOff + i + 6 * V);
+                c7 = FloatVector.fromArray(S, y, yOff + i + 7 * V);
             } else {
-                c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0;
+                c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0; c4 = c0; c5 = c0; c6 = c0; c7 = c0;
             }
             for (int p = 0; p < k; p++) {
                 FloatVector xv = FloatVector.broadcast(S, x[xOff + p * incx]);
@@ -216,11 +221,19 @@ final class PanamaKernels implements Kernels {
                 c1 = FloatVector.fromArray(S, at, row + V).fma(xv, c1);
                 c2 = FloatVector.fromArray(S, at, row + 2 * V).fma(xv, c2);
                 c3 = FloatVector.fromArray(S, at, row + 3 * V).fma(xv, c3);
+                c4 = FloatVector.fromArray(S, at, row + 4 * V).fma(xv, c4);
+                c5 = FloatVector.fromArray(S, at, row + 5 * V).fma(xv, c5);
+                c6 = FloatVector.fromArray(S, at, row + 6 * V).fma(xv, c6);
+                c7 = FloatVector.fromArray(S, at, row + 7 * V).fma(xv, c7);
             }
             c0.intoArray(y, yOff + i);
             c1.intoArray(y, yOff + i + V);
             c2.intoArray(y, yOff + i + 2 * V);
             c3.intoArray(y, yOff + i + 3 * V);
+            c4.intoArray(y, yOff + i + 4 * V);
+            c5.intoArray(y, yOff + i + 5 * V);
+            c6.intoArray(y, yOff + i + 6 * V);
+            c7.intoArray(y, yOff + i + 7 * V);
         }
         for (; i < m1; i += V) {
             FloatVector c0 = accumulate ? FloatVector.fromArray(S, y, yOff + i) : FloatVector.zero(S);
