@@ -397,6 +397,13 @@ public final class Lstm implements AutoCloseable {
         final int nInRows;
         final Workers.Batch tasks = workers.new Batch();
         final float[][] narrowScratch;
+        /** Split by hidden units (one barrier per step) instead of by batch; see {@link #splitByUnits}. */
+        final boolean byUnits;
+        final int[] units = new int[65];
+        final int nUnits;
+        final SpinBarrier barrier;
+        private final IntConsumer forwardUnits = this::forwardUnits;
+        private final IntConsumer backwardUnits = this::backwardUnits;
 
         boolean forwardDone;
         boolean initialHidden;
@@ -455,6 +462,9 @@ public final class Lstm implements AutoCloseable {
             nRows = Workers.split(g, Math.min(t, 64), 4, rows);
             nInRows = Workers.split(cols, Math.min(t, 64), 4, inRows);
             narrowScratch = new float[nSlices][8 * hiddenSize];
+            byUnits = splitByUnits(batch, t);
+            nUnits = Workers.split(hiddenSize, Math.min(t, 64), 4, units);
+            barrier = new SpinBarrier(nUnits);
         }
 
         void forward(float[] xIn, float[] h0, float[] c0) {
@@ -469,7 +479,12 @@ public final class Lstm implements AutoCloseable {
             }
             this.x = xIn;
             try {
-                tasks.run(nSlices, forwardSlice);
+                if (byUnits) {
+                    barrier.reset();
+                    tasks.run(nUnits, forwardUnits);
+                } else {
+                    tasks.run(nSlices, forwardSlice);
+                }
             } finally {
                 this.x = null;
             }
@@ -545,7 +560,12 @@ public final class Lstm implements AutoCloseable {
             dh0 = dh0In;
             dc0 = dc0In;
             try {
-                tasks.run(nSlices, backwardSlice);
+                if (byUnits) {
+                    barrier.reset();
+                    tasks.run(nUnits, backwardUnits);
+                } else {
+                    tasks.run(nSlices, backwardSlice);
+                }
                 // W's input columns, padded, for the input-gradient GEMM
                 if (dxIn != null) {
                     float[] w = params.values();
@@ -631,6 +651,147 @@ public final class Lstm implements AutoCloseable {
             }
         }
 
+        /** Forward, worker s of nUnits: all gate rows of hidden units [u0, u1), all batch columns. */
+        private void forwardUnits(int s) {
+            try {
+                forwardUnitsBody(s);
+            } catch (RuntimeException | Error e) {
+                barrier.breakBarrier();
+                throw e;
+            }
+        }
+
+        private void forwardUnitsBody(int s) {
+            final int u0 = units[s];
+            final int nu = units[s + 1] - u0;
+            final int in = inputSize;
+            final int h = hiddenSize;
+            final float[] w = params.values();
+            final int wOff = weightView.offset();
+            final int bOff = biasView.offset();
+            final float[] xs = x;
+            // inputs to feature-major: this worker transposes its share of the steps
+            int t0 = steps * s / nUnits;
+            int t1 = steps * (s + 1) / nUnits;
+            for (int t = t0; t < t1; t++) {
+                for (int b = 0; b < batch; b++) {
+                    int src = (t * batch + b) * in;
+                    int col = t * batch + b;
+                    for (int i = 0; i < in; i++) {
+                        xf[i * cols + col] = xs[src + i];
+                    }
+                }
+            }
+            barrier.await();
+            // the input projection of all T steps for this worker's gate rows: one large GEMM per gate
+            for (int q = 0; q < 4; q++) {
+                int row = q * h + u0;
+                kernels.gemm(nu, cols, in, w, wOff + row * fused, fused, 1, xf, 0, cols, z, row * cols, cols, false);
+            }
+            for (int t = 0; t < steps; t++) {
+                int col = t * batch;
+                if (t > 0 || initialHidden) {
+                    for (int q = 0; q < 4; q++) {
+                        int row = q * h + u0;
+                        kernels.gemm(nu, batch, h, w, wOff + row * fused + in, fused, 1, hs, t * batch, ldState,
+                                z, row * cols + col, cols, true);
+                    }
+                }
+                for (int u = u0; u < u0 + nu; u++) {
+                    int ri = u * cols + col;
+                    int rf = (h + u) * cols + col;
+                    int rg = (2 * h + u) * cols + col;
+                    int ro = (3 * h + u) * cols + col;
+                    kernels.sigmoid(z, ri, z, ri, batch, w[bOff + u]);
+                    kernels.sigmoid(z, rf, z, rf, batch, w[bOff + h + u]);
+                    kernels.tanh(z, rg, z, rg, batch, w[bOff + 2 * h + u]);
+                    kernels.sigmoid(z, ro, z, ro, batch, w[bOff + 3 * h + u]);
+                    int sp = u * ldState + t * batch;
+                    kernels.lstmCell(batch, z, ri, rf, rg, ro, cs, sp, cs, sp + batch, tc, u * cols + col,
+                            hs, sp + batch);
+                }
+                barrier.await();   // h_t complete before any worker reads it
+            }
+        }
+
+        /** Backward, worker s of nUnits: gate gradients of units [u0, u1), dh rows [u0, u1). */
+        private void backwardUnits(int s) {
+            try {
+                backwardUnitsBody(s);
+            } catch (RuntimeException | Error e) {
+                barrier.breakBarrier();
+                throw e;
+            }
+        }
+
+        private void backwardUnitsBody(int s) {
+            final int u0 = units[s];
+            final int nu = units[s + 1] - u0;
+            final int h = hiddenSize;
+            final int g = 4 * h;
+            final int in = inputSize;
+            final float[] w = params.values();
+            final int wOff = weightView.offset();
+            for (int u = u0; u < u0 + nu; u++) {
+                for (int b = 0; b < batch; b++) {
+                    float v = 0f;
+                    if (dhT != null) {
+                        v = dhT[b * h + u];
+                    } else if (dhTfm != null) {
+                        v = dhTfm[u * batch + b];
+                    }
+                    dh[u * batch + b] = v;
+                    dc[u * batch + b] = dcT == null ? 0f : dcT[b * h + u];
+                }
+            }
+            for (int t = steps - 1; t >= 0; t--) {
+                int col = t * batch;
+                if (dHidden != null) {
+                    for (int b = 0; b < batch; b++) {
+                        int src = (t * batch + b) * h;
+                        for (int u = u0; u < u0 + nu; u++) {
+                            dh[u * batch + b] += dHidden[src + u];
+                        }
+                    }
+                }
+                for (int u = u0; u < u0 + nu; u++) {
+                    int sp = u * ldState + t * batch;
+                    kernels.lstmCellBackward(batch, z, u * cols + col, (h + u) * cols + col,
+                            (2 * h + u) * cols + col, (3 * h + u) * cols + col,
+                            cs, sp, tc, u * cols + col, dh, u * batch, dc, u * batch);
+                }
+                barrier.await();   // dz_t complete (all gate rows) before the recurrent adjoint reads it
+                if (t > 0 || dh0 != null) {
+                    // dh_{t-1}[u0..] = W_h[:, u0..]ᵀ · dz_t
+                    kernels.gemm(nu, batch, g, w, wOff + in + u0, 1, fused, z, col, cols, dh, u0 * batch, batch, false);
+                }
+            }
+            for (int b = 0; b < batch; b++) {
+                for (int u = u0; u < u0 + nu; u++) {
+                    if (dh0 != null) {
+                        dh0[b * h + u] = dh[u * batch + b];
+                    }
+                    if (dc0 != null) {
+                        dc0[b * h + u] = dc[u * batch + b];
+                    }
+                }
+            }
+            // rows [x_t ; h_{t-1}] for the weight gradient: this worker's share of the steps
+            int t0 = steps * s / nUnits;
+            int t1 = steps * (s + 1) / nUnits;
+            for (int t = t0; t < t1; t++) {
+                for (int b = 0; b < batch; b++) {
+                    int r = (t * batch + b) * fusedPad;
+                    for (int i = 0; i < in; i++) {
+                        xh[r + i] = xf[i * cols + t * batch + b];
+                    }
+                    for (int u = 0; u < h; u++) {
+                        xh[r + in + u] = hs[u * ldState + t * batch + b];
+                    }
+                }
+            }
+        }
+
         private void gradientChunk(int s) {
             final int g = 4 * hiddenSize;
             if (s < nRows) {
@@ -660,6 +821,18 @@ public final class Lstm implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Whether a multi-threaded call splits the hidden units rather than the batch. Batch slices
+     * need no synchronisation inside the sequence but make every thread stream all of W each
+     * step for a narrower GEMM; once W outgrows a core's L2 cache (here: 512 KiB) and the step is
+     * long enough to hide a barrier, splitting the units is faster. Either way every element is
+     * computed by the same operations, so the choice never changes a result.
+     */
+    boolean splitByUnits(int batch, int threads) {
+        long wBytes = 4L * 4 * hiddenSize * fused;
+        return threads > 1 && hiddenSize >= 8 * threads && batch >= narrowBelow && wBytes > 512 * 1024;
     }
 
     /** A deterministic sum (four interleaved partial sums, fixed order). */
@@ -717,6 +890,64 @@ public final class Lstm implements AutoCloseable {
             Checks.sequence("hidden output", hiddenOut, steps, batch, hiddenSize, "H");
         }
         state.run(x, steps, hiddenOut);
+    }
+
+    /** Worker s of an inference call split by hidden units; called by {@link LstmState}. */
+    void inferUnits(LstmState st, int s, float[] x, int steps, float[] hiddenOut) {
+        final int u0 = st.units[s];
+        final int nu = st.units[s + 1] - u0;
+        final int n = st.nUnits;
+        final int in = inputSize;
+        final int h = hiddenSize;
+        final int batch = st.batch();
+        final float[] w = params.values();
+        final int wOff = weightView.offset();
+        final int bOff = biasView.offset();
+        final float[] xf = st.xf;
+        final float[] z = st.z;
+        final float[] hv = st.h;
+        final float[] cv = st.c;
+        final float[] tc = st.tc;
+        final SpinBarrier barrier = st.barrier;
+        final int b0 = batch * s / n;
+        final int b1 = batch * (s + 1) / n;
+        for (int t = 0; t < steps; t++) {
+            for (int b = b0; b < b1; b++) {
+                int src = (t * batch + b) * in;
+                for (int i = 0; i < in; i++) {
+                    xf[i * batch + b] = x[src + i];
+                }
+            }
+            barrier.await();   // x_t transposed
+            for (int q = 0; q < 4; q++) {
+                int row = q * h + u0;
+                kernels.gemm(nu, batch, in, w, wOff + row * fused, fused, 1, xf, 0, batch, z, row * batch, batch, false);
+                if (t > 0 || !st.zero) {
+                    kernels.gemm(nu, batch, h, w, wOff + row * fused + in, fused, 1, hv, 0, batch, z, row * batch, batch, true);
+                }
+            }
+            barrier.await();   // everyone has read h_{t-1} and x_t
+            for (int u = u0; u < u0 + nu; u++) {
+                int ri = u * batch;
+                int rf = (h + u) * batch;
+                int rg = (2 * h + u) * batch;
+                int ro = (3 * h + u) * batch;
+                kernels.sigmoid(z, ri, z, ri, batch, w[bOff + u]);
+                kernels.sigmoid(z, rf, z, rf, batch, w[bOff + h + u]);
+                kernels.tanh(z, rg, z, rg, batch, w[bOff + 2 * h + u]);
+                kernels.sigmoid(z, ro, z, ro, batch, w[bOff + 3 * h + u]);
+                kernels.lstmCell(batch, z, ri, rf, rg, ro, cv, u * batch, cv, u * batch, tc, u * batch, hv, u * batch);
+            }
+            if (hiddenOut != null) {
+                for (int b = 0; b < batch; b++) {
+                    int dst = (t * batch + b) * h;
+                    for (int u = u0; u < u0 + nu; u++) {
+                        hiddenOut[dst + u] = hv[u * batch + b];
+                    }
+                }
+            }
+            barrier.await();   // h_t complete
+        }
     }
 
     /** One slice [b0, b0+nb) of one inference call; called by {@link LstmState}. */

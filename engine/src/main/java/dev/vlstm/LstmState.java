@@ -21,6 +21,11 @@ public final class LstmState {
 
     private final int[] slices = new int[65];
     private float[][] scratch;
+    final int[] units = new int[65];
+    int nUnits;
+    boolean byUnits;
+    SpinBarrier barrier;
+    private final IntConsumer unitBody = this::unitSlice;
     private int nSlices;
     private Workers owner;
     private Workers.Batch tasks;
@@ -46,6 +51,9 @@ public final class LstmState {
         nSlices = Workers.split(batch, Math.min(owner.threads(), 64), 16, slices);
         tasks = owner.new Batch();
         scratch = new float[nSlices][8 * layer.hiddenSize()];
+        byUnits = layer.splitByUnits(batch, owner.threads());
+        nUnits = Workers.split(layer.hiddenSize(), Math.min(owner.threads(), 64), 4, units);
+        barrier = new SpinBarrier(nUnits);
     }
 
     Lstm layer() {
@@ -119,7 +127,12 @@ public final class LstmState {
         steps = t;
         hiddenOut = out;
         try {
-            tasks.run(nSlices, body);
+            if (byUnits) {
+                barrier.reset();
+                tasks.run(nUnits, unitBody);
+            } else {
+                tasks.run(nSlices, body);
+            }
             zero = false;
         } finally {
             x = null;
@@ -135,6 +148,15 @@ public final class LstmState {
             }
         }
         throw new IllegalStateException("no slice at " + b0);
+    }
+
+    private void unitSlice(int s) {
+        try {
+            layer.inferUnits(this, s, x, steps, hiddenOut);
+        } catch (RuntimeException | Error e) {
+            barrier.breakBarrier();
+            throw e;
+        }
     }
 
     private void slice(int s) {

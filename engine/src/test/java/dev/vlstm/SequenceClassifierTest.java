@@ -39,6 +39,39 @@ class SequenceClassifierTest {
         }
     }
 
+    @Test
+    void unitSplitForLargeWeightsIsBitIdenticalToOneThread() {
+        int steps = 4, batch = 20, in = 32, hid = 192, classes = 3;   // W = 688 KB: split by units
+        float[] x = TestData.uniform(41, steps * batch * in, 1.0);
+        int[] labels = TestData.labels(42, batch, classes);
+        float[][] params = new float[3][];
+        float[][] logits = new float[3][];
+        float[][] hidden = new float[3][];
+        for (int threads = 1; threads <= 3; threads++) {
+            try (SequenceClassifier m = SequenceClassifier.builder(in, hid, classes).seed(5).threads(threads).build()) {
+                assertThat(m.lstm().splitByUnits(batch, threads)).isEqualTo(threads > 1);
+                for (int i = 0; i < 3; i++) {
+                    m.trainStep(x, steps, batch, labels);
+                }
+                params[threads - 1] = m.parameters().values().clone();
+                logits[threads - 1] = new float[batch * classes];
+                m.logits(x, steps, batch, logits[threads - 1]);
+                LstmState st = m.lstm().newState(batch);
+                hidden[threads - 1] = new float[steps * batch * hid];
+                m.lstm().infer(x, steps, st, hidden[threads - 1]);
+                float[] fromTraining = new float[steps * batch * hid];
+                m.lstm().forward(x, steps, batch, null, null);
+                m.lstm().hiddenStates(fromTraining);
+                assertThat(fromTraining).isEqualTo(hidden[threads - 1]);
+            }
+        }
+        for (int t = 1; t < 3; t++) {
+            assertThat(params[t]).isEqualTo(params[0]);
+            assertThat(logits[t]).isEqualTo(logits[0]);
+            assertThat(hidden[t]).isEqualTo(hidden[0]);
+        }
+    }
+
     /**
      * A long-range dependency the model makes itself: the class is given by the sign pattern of
      * the first step's two features; the next 19 steps are noise. The last hidden state must carry

@@ -1,6 +1,7 @@
 package dev.vlstm.examples;
 
 import dev.vlstm.SequenceClassifier;
+import dev.vlstm.SoftmaxCrossEntropy;
 import dev.vlstm.examples.data.Dataset;
 
 /** Accuracy of a model over a dataset, by the inference path, in batches. */
@@ -10,6 +11,7 @@ final class Evaluation {
     private Evaluation() {
     }
 
+    /** Accuracy in [0, 1]; every label of {@code d} must be below the model's class count. */
     static double accuracy(SequenceClassifier model, Dataset d, int threads) {
         int[] order = new int[d.count()];
         for (int i = 0; i < order.length; i++) {
@@ -24,20 +26,7 @@ final class Evaluation {
             d.fillBatch(order, from, b, x, labels);
             float[] logits = new float[b * classes];
             model.logits(x, d.rows(), b, logits);
-            for (int i = 0; i < b; i++) {
-                if (labels[i] >= classes) {
-                    continue;
-                }
-                int best = 0;
-                for (int c = 1; c < classes; c++) {
-                    if (logits[i * classes + c] > logits[i * classes + best]) {
-                        best = c;
-                    }
-                }
-                if (best == labels[i]) {
-                    correct++;
-                }
-            }
+            correct += SoftmaxCrossEntropy.correct(logits, labels, b, classes);
         }
         return (double) correct / d.count();
     }

@@ -89,6 +89,10 @@ final class PredictCommand implements Callable<Integer> {
                     throw new CliException(data + ": images have " + split.test().cols() + " columns, the model expects "
                             + h.inputSize());
                 }
+                if (split.test().classes() > h.classes()) {
+                    throw new CliException(data + ": labels go up to " + (split.test().classes() - 1) + ", the model has "
+                            + h.classes() + " classes");
+                }
                 double acc = Evaluation.accuracy(m, split.test(), threads);
                 out.printf(Locale.ROOT, "test accuracy %.4f on %d images of %s%n", acc, split.test().count(), data);
             }
