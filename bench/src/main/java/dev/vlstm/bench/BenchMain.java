@@ -21,8 +21,6 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  * percentage of the FMA peak measured by {@link FmaPeak} in the same run.
  */
 public final class BenchMain {
-    /** One core's FMA peak measured on the reference machine (DESIGN.md), used when FmaPeak did not run. */
-    static final double FALLBACK_PEAK_GFLOPS = 117.0;
 
     private BenchMain() {
     }
@@ -65,9 +63,7 @@ public final class BenchMain {
         }
         String peakSource;
         if (Double.isNaN(peak)) {
-            peak = FALLBACK_PEAK_GFLOPS;
-            peakSource = String.format(Locale.ROOT, "%.0f GFLOP/s per core, measured on the reference machine"
-                    + " (DESIGN.md); FmaPeak was not in this run", peak);
+            peakSource = "not measured (FmaPeak was not in this run; include it for the % peak column)";
         } else {
             peakSource = String.format(Locale.ROOT, "%.1f GFLOP/s per core, measured by FmaPeak in this run", peak);
         }
@@ -90,8 +86,9 @@ public final class BenchMain {
                 double err = r.getPrimaryResult().getScoreError();
                 double flops = w.gateFlops() * ("train".equals(mode) ? 3 : 1);
                 double gflops = ts * flops / 1e9;
-                out.printf(Locale.ROOT, "%-8s %-6s %7d %16s %12s %10.1f %7.1f%% %12s%n", w.label(), mode, threads,
-                        group(ts), group(err), gflops, 100 * gflops / (peak * threads),
+                double pct = 100 * gflops / (peak * threads);
+                out.printf(Locale.ROOT, "%-8s %-6s %7d %16s %12s %10.1f %8s %12s%n", w.label(), mode, threads,
+                        group(ts), group(err), gflops, Double.isNaN(pct) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", pct),
                         w == Workload.STREAM ? String.format(Locale.ROOT, "%.1f", 1e6 / ts) : "");
             }
             out.println("(timesteps/s = B·T per second, median of all measurement iterations; GFLOP/s counts the"
