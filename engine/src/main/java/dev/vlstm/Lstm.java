@@ -798,16 +798,23 @@ public final class Lstm implements AutoCloseable {
                 int r0 = rows[s];
                 int nr = rows[s + 1] - r0;
                 // dW rows r0.. = DZ[r0.., :] · XH   (reduction over all T·B columns)
-                kernels.gemm(nr, fusedPad, cols, z, r0 * cols, cols, 1, xh, 0, fusedPad, dw, r0 * fusedPad, fusedPad, false);
                 float[] grad = params.gradients();
                 int wOff = weightView.offset();
                 int bOff = biasView.offset();
-                for (int r = r0; r < r0 + nr; r++) {
-                    int dst = wOff + r * fused;
-                    int src = r * fusedPad;
-                    for (int k = 0; k < fused; k++) {
-                        grad[dst + k] += dw[src + k];
+                if (fusedPad == fused) {
+                    // no padding: accumulate straight into the gradient buffer
+                    kernels.gemm(nr, fused, cols, z, r0 * cols, cols, 1, xh, 0, fusedPad, grad, wOff + r0 * fused, fused, true);
+                } else {
+                    kernels.gemm(nr, fusedPad, cols, z, r0 * cols, cols, 1, xh, 0, fusedPad, dw, r0 * fusedPad, fusedPad, false);
+                    for (int r = r0; r < r0 + nr; r++) {
+                        int dst = wOff + r * fused;
+                        int src = r * fusedPad;
+                        for (int k = 0; k < fused; k++) {
+                            grad[dst + k] += dw[src + k];
+                        }
                     }
+                }
+                for (int r = r0; r < r0 + nr; r++) {
                     grad[bOff + r] += rowSum(z, r * cols, cols);
                 }
             }

@@ -83,6 +83,25 @@ public interface Kernels {
                float[] y, int yOff, boolean accumulate);
 
     /**
+     * One Adam update of n parameters, elementwise:
+     * {@code m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p −= stepSize·m / (√v / c2 + ε)}
+     * with {@code stepSize = lr/(1−β1^t)} and {@code c2 = √(1−β2^t)}.
+     *
+     * @param n        parameter count
+     * @param p        parameters (modified)
+     * @param g        gradients (read)
+     * @param m        first moments (modified)
+     * @param v        second moments (modified)
+     * @param beta1    β1
+     * @param beta2    β2
+     * @param stepSize lr over the first bias correction
+     * @param c2       square root of the second bias correction
+     * @param eps      ε
+     */
+    void adam(int n, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float stepSize,
+              float c2, float eps);
+
+    /**
      * {@code dst[i] = σ(src[i] + bias[biasOff + i])} for {@code i < n}: as
      * {@link #sigmoid(float[], int, float[], int, int, float)} with a bias per element.
      *

@@ -193,6 +193,27 @@ final class PanamaKernels implements Kernels {
     }
 
     @Override
+    public void adam(int n, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float stepSize,
+                     float c2, float eps) {
+        int i = 0;
+        int bound = S.loopBound(n);
+        float a1 = 1 - beta1;
+        float a2 = 1 - beta2;
+        for (; i < bound; i += V) {
+            FloatVector gi = FloatVector.fromArray(S, g, i);
+            FloatVector mi = FloatVector.broadcast(S, beta1).fma(FloatVector.fromArray(S, m, i), gi.mul(a1));
+            FloatVector vi = FloatVector.broadcast(S, beta2).fma(FloatVector.fromArray(S, v, i), gi.mul(a2).mul(gi));
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+            FloatVector den = vi.sqrt().div(c2).add(eps);
+            FloatVector.fromArray(S, p, i).sub(mi.mul(stepSize).div(den)).intoArray(p, i);
+        }
+        for (; i < n; i++) {
+            ScalarKernels.adamScalar(i, p, g, m, v, beta1, beta2, stepSize, c2, eps);
+        }
+    }
+
+    @Override
     public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
                       float[] y, int yOff, boolean accumulate) {
         final int m8 = m - m % (8 * V);

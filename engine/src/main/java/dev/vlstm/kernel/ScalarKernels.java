@@ -45,6 +45,25 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void adam(int n, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float stepSize,
+                     float c2, float eps) {
+        for (int i = 0; i < n; i++) {
+            adamScalar(i, p, g, m, v, beta1, beta2, stepSize, c2, eps);
+        }
+    }
+
+    /** One element of {@link #adam}; the vector kernel uses it for its tail. */
+    static void adamScalar(int i, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2,
+                           float stepSize, float c2, float eps) {
+        float gi = g[i];
+        float mi = Math.fma(beta1, m[i], (1 - beta1) * gi);
+        float vi = Math.fma(beta2, v[i], (1 - beta2) * gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= stepSize * mi / ((float) Math.sqrt(vi) / c2 + eps);
+    }
+
+    @Override
     public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
                       float[] y, int yOff, boolean accumulate) {
         if (!accumulate) {

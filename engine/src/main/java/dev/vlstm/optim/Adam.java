@@ -1,6 +1,8 @@
 package dev.vlstm.optim;
 
 import dev.vlstm.ParameterSet;
+import dev.vlstm.kernel.KernelProvider;
+import dev.vlstm.kernel.Kernels;
 
 /**
  * Adam (Kingma &amp; Ba) with bias correction, as PyTorch's {@code torch.optim.Adam} without
@@ -18,6 +20,7 @@ public final class Adam implements Optimizer {
     private long t;
     private float[] m = new float[0];
     private float[] v = new float[0];
+    private final Kernels kernels = KernelProvider.get();
 
     /** Adam with lr 1e-3, β1 0.9, β2 0.999, ε 1e-8. */
     public Adam() {
@@ -62,17 +65,7 @@ public final class Adam implements Optimizer {
         float c1 = (float) (1 - Math.pow(beta1, t));
         float c2 = (float) Math.sqrt(1 - Math.pow(beta2, t));
         float stepSize = lr / c1;
-        float b1 = beta1;
-        float b2 = beta2;
-        float e = eps;
-        for (int i = 0; i < p.length; i++) {
-            float gi = g[i];
-            float mi = b1 * m[i] + (1 - b1) * gi;
-            float vi = b2 * v[i] + (1 - b2) * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] -= stepSize * mi / ((float) Math.sqrt(vi) / c2 + e);
-        }
+        kernels.adam(p.length, p, g, m, v, beta1, beta2, stepSize, c2, eps);
         params.markModified();
     }
 

@@ -167,6 +167,39 @@ class KernelsTest {
 
     @ParameterizedTest(name = "n={0}")
     @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
+    void adamMatchesScalarBitForBitAndTheFormula(int n) {
+        SplittableRandom r = new SplittableRandom(700 + n);
+        float[] p0 = random(r, n, 1f), g = random(r, n, 0.1f), m0 = random(r, n, 0.01f);
+        float[] v0 = new float[n];
+        for (int i = 0; i < n; i++) {
+            v0[i] = (float) r.nextDouble(0, 1e-3);
+        }
+        float b1 = 0.9f, b2 = 0.999f, step = 1e-3f / 0.271f, c2 = 0.0446f, eps = 1e-8f;
+        float[][] res = new float[2][];
+        int w = 0;
+        for (Kernels kern : vector == null ? new Kernels[] {SCALAR} : new Kernels[] {SCALAR, vector}) {
+            float[] p = p0.clone(), m = m0.clone(), v = v0.clone();
+            kern.adam(n, p, g, m, v, b1, b2, step, c2, eps);
+            for (int i = 0; i < n; i++) {
+                double mm = (double) b1 * m0[i] + (double) (1 - b1) * g[i];
+                double vv = (double) b2 * v0[i] + (double) (1 - b2) * g[i] * g[i];
+                double pp = p0[i] - step * mm / (Math.sqrt(vv) / c2 + eps);
+                // float rounding relative to the terms (the sum may cancel)
+                double mTerms = Math.abs((double) b1 * m0[i]) + Math.abs((double) (1 - b1) * g[i]);
+                double vTerms = Math.abs((double) b2 * v0[i]) + Math.abs((double) (1 - b2) * g[i] * g[i]);
+                assertThat((double) m[i]).isCloseTo(mm, org.assertj.core.data.Offset.offset(3e-7 * mTerms + 1e-15));
+                assertThat((double) v[i]).isCloseTo(vv, org.assertj.core.data.Offset.offset(3e-7 * vTerms + 1e-18));
+                assertThat((double) p[i]).isCloseTo(pp, org.assertj.core.data.Offset.offset(1e-6 * Math.abs(pp) + 1e-7));
+            }
+            res[w++] = concat(p, m, v);
+        }
+        if (w == 2) {
+            assertThat(res[1]).isEqualTo(res[0]);
+        }
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
     void biasArrayActivationsEqualScalarBiasForms(int n) {
         SplittableRandom r = new SplittableRandom(900 + n);
         float[] x = random(r, n + 3, 9f);
