@@ -53,37 +53,60 @@ final class PanamaKernels implements Kernels {
 
     // ---------------------------------------------------------------- GEMM
 
+    /**
+     * Reduction block: a {@code KC × 4V} panel of B (128 KiB at KC = 512, 512 bits) stays in L2
+     * while every row block of A passes over it.
+     */
+    private static final int KC = 512;
+
     @Override
     public void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                }
+            }
+            return;
+        }
+        // k in blocks, in order: C is stored after a block and reloaded for the next, so each
+        // element is still one FMA chain over p = 0..k-1
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            gemmBlock(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                    accumulate || pc > 0);
+        }
+    }
+
+    /** One reduction block; column panels outside, row blocks inside (B's panel stays in cache). */
+    private static void gemmBlock(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                                  float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
         final int n4 = n - n % (4 * V);
         final int n1 = n - n % V;
-        int i = 0;
-        for (; i + 4 <= m; i += 4) {
-            int aRow = aOff + i * aRs;
-            int cRow = cOff + i * ldc;
-            int j = 0;
-            for (; j < n4; j += 4 * V) {
-                block4x4(k, a, aRow, aRs, aCs, b, bOff + j, ldb, c, cRow + j, ldc, accumulate);
+        final int m4 = m - m % 4;
+        for (int j = 0; j < n4; j += 4 * V) {
+            for (int i = 0; i < m4; i += 4) {
+                block4x4(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
             }
-            for (; j < n1; j += V) {
-                block4x1(k, a, aRow, aRs, aCs, b, bOff + j, ldb, c, cRow + j, ldc, accumulate);
-            }
-            for (; j < n; j++) {
-                for (int r = 0; r < 4; r++) {
-                    c[cRow + r * ldc + j] = dotScalar(k, a, aRow + r * aRs, aCs, b, bOff + j, ldb,
-                            accumulate ? c[cRow + r * ldc + j] : 0f);
+            for (int i = m4; i < m; i++) {
+                for (int jj = j; jj < j + 4 * V; jj += V) {
+                    block1x1(k, a, aOff + i * aRs, aCs, b, bOff + jj, ldb, c, cOff + i * ldc + jj, accumulate);
                 }
             }
         }
-        for (; i < m; i++) {
+        for (int j = n4; j < n1; j += V) {
+            for (int i = 0; i < m4; i += 4) {
+                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+            }
+            for (int i = m4; i < m; i++) {
+                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
+            }
+        }
+        for (int i = 0; i < m; i++) {
             int aRow = aOff + i * aRs;
             int cRow = cOff + i * ldc;
-            int j = 0;
-            for (; j < n1; j += V) {
-                block1x1(k, a, aRow, aCs, b, bOff + j, ldb, c, cRow + j, accumulate);
-            }
-            for (; j < n; j++) {
+            for (int j = n1; j < n; j++) {
                 c[cRow + j] = dotScalar(k, a, aRow, aCs, b, bOff + j, ldb, accumulate ? c[cRow + j] : 0f);
             }
         }
