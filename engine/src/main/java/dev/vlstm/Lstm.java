@@ -402,8 +402,8 @@ public final class Lstm implements AutoCloseable {
         final int[] units = new int[65];
         final int nUnits;
         final SpinBarrier barrier;
-        private final IntConsumer forwardUnits = this::forwardUnits;
-        private final IntConsumer backwardUnits = this::backwardUnits;
+        private final IntConsumer forwardUnits = breakingBarrierOnFailure(this::forwardUnitsBody);
+        private final IntConsumer backwardUnits = breakingBarrierOnFailure(this::backwardUnitsBody);
 
         boolean forwardDone;
         boolean initialHidden;
@@ -533,19 +533,8 @@ public final class Lstm implements AutoCloseable {
                 if (t > 0 || initialHidden) {
                     kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hs, t * batch + b0, ldState, z, col, cols, true);
                 }
-                for (int u = 0; u < h; u++) {
-                    int ri = u * cols + col;
-                    int rf = (h + u) * cols + col;
-                    int rg = (2 * h + u) * cols + col;
-                    int ro = (3 * h + u) * cols + col;
-                    kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
-                    kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
-                    kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
-                    kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
-                    int sp = u * ldState + t * batch + b0;
-                    kernels.lstmCell(nb, z, ri, rf, rg, ro, cs, sp, cs, sp + batch, tc, u * cols + col,
-                            hs, sp + batch);
-                }
+                gatesAndCell(w, bOff, 0, h, nb, z, col, cols, cs, t * batch + b0, cs, (t + 1) * batch + b0, ldState,
+                        tc, col, cols, hs, (t + 1) * batch + b0);
             }
         }
 
@@ -594,73 +583,32 @@ public final class Lstm implements AutoCloseable {
             final int in = inputSize;
             final float[] w = params.values();
             final int wOff = weightView.offset();
-            for (int u = 0; u < h; u++) {
-                for (int b = b0; b < b0 + nb; b++) {
-                    float v = 0f;
-                    if (dhT != null) {
-                        v = dhT[b * h + u];
-                    } else if (dhTfm != null) {
-                        v = dhTfm[u * batch + b];
-                    }
-                    dh[u * batch + b] = v;
-                    dc[u * batch + b] = dcT == null ? 0f : dcT[b * h + u];
-                }
-            }
+            initAdjoints(0, h, b0, b0 + nb);
             for (int t = steps - 1; t >= 0; t--) {
                 int col = t * batch + b0;
-                if (dHidden != null) {
-                    for (int b = b0; b < b0 + nb; b++) {
-                        int src = (t * batch + b) * h;
-                        for (int u = 0; u < h; u++) {
-                            dh[u * batch + b] += dHidden[src + u];
-                        }
-                    }
-                }
-                for (int u = 0; u < h; u++) {
-                    int sp = u * ldState + t * batch + b0;
-                    kernels.lstmCellBackward(nb, z, u * cols + col, (h + u) * cols + col,
-                            (2 * h + u) * cols + col, (3 * h + u) * cols + col,
-                            cs, sp, tc, u * cols + col, dh, u * batch + b0, dc, u * batch + b0);
-                }
+                cellAdjoint(t, 0, h, b0, nb);
                 // dh_{t-1} = W_hᵀ · dz_t   (A(i,p) = W[p][I+i])
                 if (t > 0 || dh0 != null) {
                     kernels.gemm(h, nb, g, w, wOff + in, 1, fused, z, col, cols, dh, b0, batch, false);
                 }
             }
-            for (int b = b0; b < b0 + nb; b++) {
-                for (int u = 0; u < h; u++) {
-                    if (dh0 != null) {
-                        dh0[b * h + u] = dh[u * batch + b];
-                    }
-                    if (dc0 != null) {
-                        dc0[b * h + u] = dc[u * batch + b];
-                    }
+            writeInitialAdjoints(0, h, b0, b0 + nb);
+            fillWeightGradientRows(0, steps, b0, b0 + nb);
+        }
+
+        /** A unit-split body that breaks the barrier when it fails, so its partners do not wait forever. */
+        private IntConsumer breakingBarrierOnFailure(IntConsumer body) {
+            return s -> {
+                try {
+                    body.accept(s);
+                } catch (RuntimeException | Error e) {
+                    barrier.breakBarrier();
+                    throw e;
                 }
-            }
-            // rows [x_t ; h_{t-1}] of this slice for the weight gradient (padding stays zero)
-            for (int t = 0; t < steps; t++) {
-                for (int b = b0; b < b0 + nb; b++) {
-                    int r = (t * batch + b) * fusedPad;
-                    for (int i = 0; i < in; i++) {
-                        xh[r + i] = xf[i * cols + t * batch + b];
-                    }
-                    for (int u = 0; u < h; u++) {
-                        xh[r + in + u] = hs[u * ldState + t * batch + b];
-                    }
-                }
-            }
+            };
         }
 
         /** Forward, worker s of nUnits: all gate rows of hidden units [u0, u1), all batch columns. */
-        private void forwardUnits(int s) {
-            try {
-                forwardUnitsBody(s);
-            } catch (RuntimeException | Error e) {
-                barrier.breakBarrier();
-                throw e;
-            }
-        }
-
         private void forwardUnitsBody(int s) {
             final int u0 = units[s];
             final int nu = units[s + 1] - u0;
@@ -697,33 +645,13 @@ public final class Lstm implements AutoCloseable {
                                 z, row * cols + col, cols, true);
                     }
                 }
-                for (int u = u0; u < u0 + nu; u++) {
-                    int ri = u * cols + col;
-                    int rf = (h + u) * cols + col;
-                    int rg = (2 * h + u) * cols + col;
-                    int ro = (3 * h + u) * cols + col;
-                    kernels.sigmoid(z, ri, z, ri, batch, w[bOff + u]);
-                    kernels.sigmoid(z, rf, z, rf, batch, w[bOff + h + u]);
-                    kernels.tanh(z, rg, z, rg, batch, w[bOff + 2 * h + u]);
-                    kernels.sigmoid(z, ro, z, ro, batch, w[bOff + 3 * h + u]);
-                    int sp = u * ldState + t * batch;
-                    kernels.lstmCell(batch, z, ri, rf, rg, ro, cs, sp, cs, sp + batch, tc, u * cols + col,
-                            hs, sp + batch);
-                }
+                gatesAndCell(w, bOff, u0, u0 + nu, batch, z, col, cols, cs, t * batch, cs, (t + 1) * batch, ldState,
+                        tc, col, cols, hs, (t + 1) * batch);
                 barrier.await();   // h_t complete before any worker reads it
             }
         }
 
         /** Backward, worker s of nUnits: gate gradients of units [u0, u1), dh rows [u0, u1). */
-        private void backwardUnits(int s) {
-            try {
-                backwardUnitsBody(s);
-            } catch (RuntimeException | Error e) {
-                barrier.breakBarrier();
-                throw e;
-            }
-        }
-
         private void backwardUnitsBody(int s) {
             final int u0 = units[s];
             final int nu = units[s + 1] - u0;
@@ -732,8 +660,25 @@ public final class Lstm implements AutoCloseable {
             final int in = inputSize;
             final float[] w = params.values();
             final int wOff = weightView.offset();
-            for (int u = u0; u < u0 + nu; u++) {
-                for (int b = 0; b < batch; b++) {
+            initAdjoints(u0, u0 + nu, 0, batch);
+            for (int t = steps - 1; t >= 0; t--) {
+                int col = t * batch;
+                cellAdjoint(t, u0, u0 + nu, 0, batch);
+                barrier.await();   // dz_t complete (all gate rows) before the recurrent adjoint reads it
+                if (t > 0 || dh0 != null) {
+                    // dh_{t-1}[u0..] = W_h[:, u0..]ᵀ · dz_t
+                    kernels.gemm(nu, batch, g, w, wOff + in + u0, 1, fused, z, col, cols, dh, u0 * batch, batch, false);
+                }
+            }
+            writeInitialAdjoints(u0, u0 + nu, 0, batch);
+            fillWeightGradientRows(steps * s / nUnits, steps * (s + 1) / nUnits, 0, batch);
+        }
+
+        /** dL/dh_T and dL/dc_T (or zeros) into the running adjoints, units [u0, u1) × columns [b0, b1). */
+        private void initAdjoints(int u0, int u1, int b0, int b1) {
+            final int h = hiddenSize;
+            for (int u = u0; u < u1; u++) {
+                for (int b = b0; b < b1; b++) {
                     float v = 0f;
                     if (dhT != null) {
                         v = dhT[b * h + u];
@@ -744,30 +689,33 @@ public final class Lstm implements AutoCloseable {
                     dc[u * batch + b] = dcT == null ? 0f : dcT[b * h + u];
                 }
             }
-            for (int t = steps - 1; t >= 0; t--) {
-                int col = t * batch;
-                if (dHidden != null) {
-                    for (int b = 0; b < batch; b++) {
-                        int src = (t * batch + b) * h;
-                        for (int u = u0; u < u0 + nu; u++) {
-                            dh[u * batch + b] += dHidden[src + u];
-                        }
+        }
+
+        /** Step t's output gradient added to dh, then the cell adjoint (dz_t, dc_{t-1}) of units [u0, u1). */
+        private void cellAdjoint(int t, int u0, int u1, int b0, int nb) {
+            final int h = hiddenSize;
+            final int col = t * batch + b0;
+            if (dHidden != null) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    int src = (t * batch + b) * h;
+                    for (int u = u0; u < u1; u++) {
+                        dh[u * batch + b] += dHidden[src + u];
                     }
                 }
-                for (int u = u0; u < u0 + nu; u++) {
-                    int sp = u * ldState + t * batch;
-                    kernels.lstmCellBackward(batch, z, u * cols + col, (h + u) * cols + col,
-                            (2 * h + u) * cols + col, (3 * h + u) * cols + col,
-                            cs, sp, tc, u * cols + col, dh, u * batch, dc, u * batch);
-                }
-                barrier.await();   // dz_t complete (all gate rows) before the recurrent adjoint reads it
-                if (t > 0 || dh0 != null) {
-                    // dh_{t-1}[u0..] = W_h[:, u0..]ᵀ · dz_t
-                    kernels.gemm(nu, batch, g, w, wOff + in + u0, 1, fused, z, col, cols, dh, u0 * batch, batch, false);
-                }
             }
-            for (int b = 0; b < batch; b++) {
-                for (int u = u0; u < u0 + nu; u++) {
+            for (int u = u0; u < u1; u++) {
+                int sp = u * ldState + col;
+                kernels.lstmCellBackward(nb, z, u * cols + col, (h + u) * cols + col,
+                        (2 * h + u) * cols + col, (3 * h + u) * cols + col,
+                        cs, sp, tc, u * cols + col, dh, u * batch + b0, dc, u * batch + b0);
+            }
+        }
+
+        /** dh0 and dc0 (when requested) from the running adjoints, units [u0, u1) × columns [b0, b1). */
+        private void writeInitialAdjoints(int u0, int u1, int b0, int b1) {
+            final int h = hiddenSize;
+            for (int b = b0; b < b1; b++) {
+                for (int u = u0; u < u1; u++) {
                     if (dh0 != null) {
                         dh0[b * h + u] = dh[u * batch + b];
                     }
@@ -776,11 +724,14 @@ public final class Lstm implements AutoCloseable {
                     }
                 }
             }
-            // rows [x_t ; h_{t-1}] for the weight gradient: this worker's share of the steps
-            int t0 = steps * s / nUnits;
-            int t1 = steps * (s + 1) / nUnits;
+        }
+
+        /** Rows [x_t ; h_{t-1} ; 0] of the weight-gradient GEMM for steps [t0, t1) × samples [b0, b1). */
+        private void fillWeightGradientRows(int t0, int t1, int b0, int b1) {
+            final int in = inputSize;
+            final int h = hiddenSize;
             for (int t = t0; t < t1; t++) {
-                for (int b = 0; b < batch; b++) {
+                for (int b = b0; b < b1; b++) {
                     int r = (t * batch + b) * fusedPad;
                     for (int i = 0; i < in; i++) {
                         xh[r + i] = xf[i * cols + t * batch + b];
@@ -840,6 +791,30 @@ public final class Lstm implements AutoCloseable {
     boolean splitByUnits(int batch, int threads) {
         long wBytes = 4L * 4 * hiddenSize * fused;
         return threads > 1 && hiddenSize >= 8 * threads && batch >= narrowBelow && wBytes > 512 * 1024;
+    }
+
+    /**
+     * Gate activations and the cell update of hidden units [u0, u1) over n columns: gate row
+     * q·H+u starts at {@code zBase + (q·H+u)·zLd}; state row u of cPrev, c and h starts at its base
+     * + u·sLd, of tc at tcBase + u·tcLd. One activation per kernel call (one big fused loop body
+     * made C2 box vectors, DESIGN §3).
+     */
+    private void gatesAndCell(float[] w, int bOff, int u0, int u1, int n, float[] z, int zBase, int zLd,
+                              float[] cPrev, int cpBase, float[] c, int cBase, int sLd,
+                              float[] tc, int tcBase, int tcLd, float[] hOut, int hBase) {
+        final int h = hiddenSize;
+        for (int u = u0; u < u1; u++) {
+            int ri = zBase + u * zLd;
+            int rf = zBase + (h + u) * zLd;
+            int rg = zBase + (2 * h + u) * zLd;
+            int ro = zBase + (3 * h + u) * zLd;
+            kernels.sigmoid(z, ri, z, ri, n, w[bOff + u]);
+            kernels.sigmoid(z, rf, z, rf, n, w[bOff + h + u]);
+            kernels.tanh(z, rg, z, rg, n, w[bOff + 2 * h + u]);
+            kernels.sigmoid(z, ro, z, ro, n, w[bOff + 3 * h + u]);
+            kernels.lstmCell(n, z, ri, rf, rg, ro, cPrev, cpBase + u * sLd, c, cBase + u * sLd, tc, tcBase + u * tcLd,
+                    hOut, hBase + u * sLd);
+        }
     }
 
     /** A deterministic sum (four interleaved partial sums, fixed order). */
@@ -934,17 +909,7 @@ public final class Lstm implements AutoCloseable {
                 }
             }
             barrier.await();   // everyone has read h_{t-1} and x_t
-            for (int u = u0; u < u0 + nu; u++) {
-                int ri = u * batch;
-                int rf = (h + u) * batch;
-                int rg = (2 * h + u) * batch;
-                int ro = (3 * h + u) * batch;
-                kernels.sigmoid(z, ri, z, ri, batch, w[bOff + u]);
-                kernels.sigmoid(z, rf, z, rf, batch, w[bOff + h + u]);
-                kernels.tanh(z, rg, z, rg, batch, w[bOff + 2 * h + u]);
-                kernels.sigmoid(z, ro, z, ro, batch, w[bOff + 3 * h + u]);
-                kernels.lstmCell(batch, z, ri, rf, rg, ro, cv, u * batch, cv, u * batch, tc, u * batch, hv, u * batch);
-            }
+            gatesAndCell(w, bOff, u0, u0 + nu, batch, z, 0, batch, cv, 0, cv, 0, batch, tc, 0, batch, hv, 0);
             if (hiddenOut != null) {
                 for (int b = 0; b < batch; b++) {
                     int dst = (t * batch + b) * h;
@@ -1002,18 +967,7 @@ public final class Lstm implements AutoCloseable {
             if (t > 0 || !st.zero) {
                 kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hv, b0, batch, z, b0, batch, true);
             }
-            for (int u = 0; u < h; u++) {
-                int ri = u * batch + b0;
-                int rf = (h + u) * batch + b0;
-                int rg = (2 * h + u) * batch + b0;
-                int ro = (3 * h + u) * batch + b0;
-                kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
-                kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
-                kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
-                kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
-                int sp = u * batch + b0;
-                kernels.lstmCell(nb, z, ri, rf, rg, ro, cv, sp, cv, sp, tc, sp, hv, sp);
-            }
+            gatesAndCell(w, bOff, 0, h, nb, z, b0, batch, cv, b0, cv, b0, batch, tc, b0, batch, hv, b0);
             if (hiddenOut != null) {
                 for (int b = b0; b < b0 + nb; b++) {
                     int dst = (t * batch + b) * h;
