@@ -53,7 +53,7 @@ public final class Lstm implements AutoCloseable {
     private final Kernels kernels;
     private Workers workers;
     private Train train;
-    /** Wᵀ [(I+H) × 4H] for batches narrower than a vector; valid while packedVersion matches. */
+    /** W in row panels (see {@link Kernels#gemvPanels}) for batches narrower than a vector; valid while packedVersion matches. */
     private float[] packed;
     private volatile long packedVersion = -1;
     /** Batch slices narrower than this take the per-sample path over the packed weights. */
@@ -108,14 +108,17 @@ public final class Lstm implements AutoCloseable {
             v = params.version();
             if (packedVersion != v) {
                 int g = 4 * hiddenSize;
+                int pw = Kernels.PANEL;
+                int panels = (g + pw - 1) / pw;
                 if (packed == null) {
-                    packed = new float[fused * g];
+                    packed = new float[panels * fused * pw];
                 }
                 float[] w = params.values();
                 int off = weightView.offset();
                 for (int r = 0; r < g; r++) {
+                    int base = (r / pw) * fused * pw + r % pw;
                     for (int p = 0; p < fused; p++) {
-                        packed[p * g + r] = w[off + r * fused + p];
+                        packed[base + p * pw] = w[off + r * fused + p];
                     }
                 }
                 packedVersion = v;
@@ -137,9 +140,9 @@ public final class Lstm implements AutoCloseable {
         final int h = hiddenSize;
         final int g = 4 * h;
         // scratch: gates [4H], then c_{t-1}, c_t, tanh(c_t), h_t [H each]
-        kernels.gemvT(g, inputSize, wt, 0, g, xs, xCol, xLd, scratch, 0, false);
+        kernels.gemvPanels(g, inputSize, wt, 0, fused, xs, xCol, xLd, scratch, 0, false);
         if (useH) {
-            kernels.gemvT(g, h, wt, inputSize * g, g, hp, hCol, hLd, scratch, 0, true);
+            kernels.gemvPanels(g, h, wt, inputSize * Kernels.PANEL, fused, hp, hCol, hLd, scratch, 0, true);
         }
         kernels.sigmoid(scratch, 0, scratch, 0, h, v, bOff);
         kernels.sigmoid(scratch, h, scratch, h, h, v, bOff + h);

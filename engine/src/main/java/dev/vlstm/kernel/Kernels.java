@@ -60,18 +60,23 @@ public interface Kernels {
               float[] c, int cOff, int ldc,
               boolean accumulate);
 
+    /** Row count of one panel of the {@link #gemvPanels} weight layout. */
+    int PANEL = 128;
+
     /**
-     * Matrix-vector product down the rows of a transposed matrix:
-     * {@code y[i] = (accumulate ? y[i] : 0) + Σ_p At[p][i] · x[p·incx]} for {@code i < m}, where
-     * {@code At[p][i] = at[atOff + p*ldat + i]}. Vectorised over i (contiguous in At and y), each
-     * element is the same FMA chain over p as in {@link #gemm}, so results are bit-identical to
-     * it. Used when the batch is narrower than a vector.
+     * Matrix-vector product over a matrix packed in row panels:
+     * {@code y[i] = (accumulate ? y[i] : 0) + Σ_{p<k} A(i, p0+p) · x[p·incx]} for {@code i < m}, where
+     * A(i, p) is stored at {@code wp[(i/PANEL)·kTotal·PANEL + p·PANEL + i%PANEL]} and
+     * {@code wpOff = p0·PANEL} selects the first column. Each panel is read front to back, so the
+     * whole matrix streams sequentially. Each element is the same FMA chain over p as in
+     * {@link #gemm}, so results are bit-identical to it. Used when the batch is narrower than a
+     * vector.
      *
      * @param m          rows (length of y)
-     * @param k          reduction length
-     * @param at         the transposed matrix [k × m] (read)
-     * @param atOff      offset of At[0][0]
-     * @param ldat       leading dimension of At
+     * @param k          columns to reduce over
+     * @param wp         the packed matrix (read)
+     * @param wpOff      {@code p0·PANEL}
+     * @param kTotal     the packed matrix's column count
      * @param x          the vector (read)
      * @param xOff       offset of x[0]
      * @param incx       distance between x[p] and x[p+1]
@@ -79,8 +84,8 @@ public interface Kernels {
      * @param yOff       offset of y[0]
      * @param accumulate add to y instead of overwriting it
      */
-    void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
-               float[] y, int yOff, boolean accumulate);
+    void gemvPanels(int m, int k, float[] wp, int wpOff, int kTotal, float[] x, int xOff, int incx,
+                    float[] y, int yOff, boolean accumulate);
 
     /**
      * One Adam update of n parameters, elementwise:

@@ -237,61 +237,65 @@ final class PanamaKernels implements Kernels {
     }
 
     @Override
-    public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
-                      float[] y, int yOff, boolean accumulate) {
-        final int m8 = m - m % (8 * V);
-        final int m1 = m - m % V;
-        int i = 0;
-        // 8 vectors of rows per pass: 8 independent FMA chains, and 8·V contiguous floats of each
-        // At row per p, which keeps the hardware prefetcher streaming when At is not in cache
-        for (; i < m8; i += 8 * V) {
-            FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
-            if (accumulate) {
-                c0 = FloatVector.fromArray(S, y, yOff + i);
-                c1 = FloatVector.fromArray(S, y, yOff + i + V);
-                c2 = FloatVector.fromArray(S, y, yOff + i + 2 * V);
-                c3 = FloatVector.fromArray(S, y, yOff + i + 3 * V);
-                c4 = FloatVector.fromArray(S, y, yOff + i + 4 * V);
-                c5 = FloatVector.fromArray(S, y, yOff + i + 5 * V);
-                c6 = FloatVector.fromArray(S, y, yOff + i + 6 * V);
-                c7 = FloatVector.fromArray(S, y, yOff + i + 7 * V);
-            } else {
-                c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0; c4 = c0; c5 = c0; c6 = c0; c7 = c0;
+    public void gemvPanels(int m, int k, float[] wp, int wpOff, int kTotal, float[] x, int xOff, int incx,
+                           float[] y, int yOff, boolean accumulate) {
+        for (int q0 = 0; q0 < m; q0 += PANEL) {
+            int rows = Math.min(PANEL, m - q0);
+            int base = wpOff + (q0 / PANEL) * kTotal * PANEL;
+            int r = 0;
+            // 8 vectors of rows per pass: 8 independent FMA chains; at 512 bits one pass reads a
+            // whole panel row, so consecutive p are consecutive memory
+            for (; r + 8 * V <= rows; r += 8 * V) {
+                int yo = yOff + q0 + r;
+                FloatVector c0, c1, c2, c3, c4, c5, c6, c7;
+                if (accumulate) {
+                    c0 = FloatVector.fromArray(S, y, yo);
+                    c1 = FloatVector.fromArray(S, y, yo + V);
+                    c2 = FloatVector.fromArray(S, y, yo + 2 * V);
+                    c3 = FloatVector.fromArray(S, y, yo + 3 * V);
+                    c4 = FloatVector.fromArray(S, y, yo + 4 * V);
+                    c5 = FloatVector.fromArray(S, y, yo + 5 * V);
+                    c6 = FloatVector.fromArray(S, y, yo + 6 * V);
+                    c7 = FloatVector.fromArray(S, y, yo + 7 * V);
+                } else {
+                    c0 = FloatVector.zero(S); c1 = c0; c2 = c0; c3 = c0; c4 = c0; c5 = c0; c6 = c0; c7 = c0;
+                }
+                for (int p = 0; p < k; p++) {
+                    FloatVector xv = FloatVector.broadcast(S, x[xOff + p * incx]);
+                    int row = base + p * PANEL + r;
+                    c0 = FloatVector.fromArray(S, wp, row).fma(xv, c0);
+                    c1 = FloatVector.fromArray(S, wp, row + V).fma(xv, c1);
+                    c2 = FloatVector.fromArray(S, wp, row + 2 * V).fma(xv, c2);
+                    c3 = FloatVector.fromArray(S, wp, row + 3 * V).fma(xv, c3);
+                    c4 = FloatVector.fromArray(S, wp, row + 4 * V).fma(xv, c4);
+                    c5 = FloatVector.fromArray(S, wp, row + 5 * V).fma(xv, c5);
+                    c6 = FloatVector.fromArray(S, wp, row + 6 * V).fma(xv, c6);
+                    c7 = FloatVector.fromArray(S, wp, row + 7 * V).fma(xv, c7);
+                }
+                c0.intoArray(y, yo);
+                c1.intoArray(y, yo + V);
+                c2.intoArray(y, yo + 2 * V);
+                c3.intoArray(y, yo + 3 * V);
+                c4.intoArray(y, yo + 4 * V);
+                c5.intoArray(y, yo + 5 * V);
+                c6.intoArray(y, yo + 6 * V);
+                c7.intoArray(y, yo + 7 * V);
             }
-            for (int p = 0; p < k; p++) {
-                FloatVector xv = FloatVector.broadcast(S, x[xOff + p * incx]);
-                int row = atOff + p * ldat + i;
-                c0 = FloatVector.fromArray(S, at, row).fma(xv, c0);
-                c1 = FloatVector.fromArray(S, at, row + V).fma(xv, c1);
-                c2 = FloatVector.fromArray(S, at, row + 2 * V).fma(xv, c2);
-                c3 = FloatVector.fromArray(S, at, row + 3 * V).fma(xv, c3);
-                c4 = FloatVector.fromArray(S, at, row + 4 * V).fma(xv, c4);
-                c5 = FloatVector.fromArray(S, at, row + 5 * V).fma(xv, c5);
-                c6 = FloatVector.fromArray(S, at, row + 6 * V).fma(xv, c6);
-                c7 = FloatVector.fromArray(S, at, row + 7 * V).fma(xv, c7);
+            for (; r + V <= rows; r += V) {
+                int yo = yOff + q0 + r;
+                FloatVector c0 = accumulate ? FloatVector.fromArray(S, y, yo) : FloatVector.zero(S);
+                for (int p = 0; p < k; p++) {
+                    c0 = FloatVector.fromArray(S, wp, base + p * PANEL + r).fma(FloatVector.broadcast(S, x[xOff + p * incx]), c0);
+                }
+                c0.intoArray(y, yo);
             }
-            c0.intoArray(y, yOff + i);
-            c1.intoArray(y, yOff + i + V);
-            c2.intoArray(y, yOff + i + 2 * V);
-            c3.intoArray(y, yOff + i + 3 * V);
-            c4.intoArray(y, yOff + i + 4 * V);
-            c5.intoArray(y, yOff + i + 5 * V);
-            c6.intoArray(y, yOff + i + 6 * V);
-            c7.intoArray(y, yOff + i + 7 * V);
-        }
-        for (; i < m1; i += V) {
-            FloatVector c0 = accumulate ? FloatVector.fromArray(S, y, yOff + i) : FloatVector.zero(S);
-            for (int p = 0; p < k; p++) {
-                c0 = FloatVector.fromArray(S, at, atOff + p * ldat + i).fma(FloatVector.broadcast(S, x[xOff + p * incx]), c0);
+            for (; r < rows; r++) {
+                float acc = accumulate ? y[yOff + q0 + r] : 0f;
+                for (int p = 0; p < k; p++) {
+                    acc = Math.fma(wp[base + p * PANEL + r], x[xOff + p * incx], acc);
+                }
+                y[yOff + q0 + r] = acc;
             }
-            c0.intoArray(y, yOff + i);
-        }
-        for (; i < m; i++) {
-            float acc = accumulate ? y[yOff + i] : 0f;
-            for (int p = 0; p < k; p++) {
-                acc = Math.fma(at[atOff + p * ldat + i], x[xOff + p * incx], acc);
-            }
-            y[yOff + i] = acc;
         }
     }
 

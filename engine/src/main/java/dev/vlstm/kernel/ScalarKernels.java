@@ -64,18 +64,22 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void gemvT(int m, int k, float[] at, int atOff, int ldat, float[] x, int xOff, int incx,
-                      float[] y, int yOff, boolean accumulate) {
+    public void gemvPanels(int m, int k, float[] wp, int wpOff, int kTotal, float[] x, int xOff, int incx,
+                           float[] y, int yOff, boolean accumulate) {
         if (!accumulate) {
             for (int i = 0; i < m; i++) {
                 y[yOff + i] = 0f;
             }
         }
-        for (int p = 0; p < k; p++) {
-            float xv = x[xOff + p * incx];
-            int row = atOff + p * ldat;
-            for (int i = 0; i < m; i++) {
-                y[yOff + i] = Math.fma(at[row + i], xv, y[yOff + i]);
+        for (int q0 = 0; q0 < m; q0 += PANEL) {
+            int rows = Math.min(PANEL, m - q0);
+            int base = wpOff + (q0 / PANEL) * kTotal * PANEL;
+            for (int p = 0; p < k; p++) {
+                float xv = x[xOff + p * incx];
+                int row = base + p * PANEL;
+                for (int r = 0; r < rows; r++) {
+                    y[yOff + q0 + r] = Math.fma(wp[row + r], xv, y[yOff + q0 + r]);
+                }
             }
         }
     }

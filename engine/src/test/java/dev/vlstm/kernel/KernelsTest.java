@@ -142,7 +142,7 @@ class KernelsTest {
 
     @ParameterizedTest(name = "m={0}")
     @ValueSource(ints = {1, 3, 13, 31, 207, 1021})
-    void gemvTMatchesGemmBitForBitAndTheDoubleReference(int m) {
+    void gemvPanelsMatchesGemmBitForBitAndTheDoubleReference(int m) {
         SplittableRandom r = new SplittableRandom(500 + m);
         for (int k : new int[] {1, 7, 64}) {
             int ldat = m + 3;
@@ -155,10 +155,19 @@ class KernelsTest {
                 SCALAR.gemm(m, 1, k, at, 2, 1, ldat, x, 1, 3, viaGemm, 2, 1, acc);
                 double[] abs = new double[m];
                 double[] ref = naiveGemm(m, 1, k, at, 2, 1, ldat, x, 1, 3, y0, 2, 1, acc, abs);
+                // the same matrix in row panels, as columns p0.. of a wider packed matrix
+                int pw = Kernels.PANEL, p0 = 1, kTotal = k + 2;
+                float[] wp = new float[((m + pw - 1) / pw) * kTotal * pw];
+                java.util.Arrays.fill(wp, Float.NaN);   // padding and other columns must not be read
+                for (int i = 0; i < m; i++) {
+                    for (int p = 0; p < k; p++) {
+                        wp[(i / pw) * kTotal * pw + (p0 + p) * pw + i % pw] = at[2 + p * ldat + i];
+                    }
+                }
                 for (Kernels kern : vector == null ? new Kernels[] {SCALAR} : new Kernels[] {SCALAR, vector}) {
                     float[] y = y0.clone();
-                    kern.gemvT(m, k, at, 2, ldat, x, 1, 3, y, 2, acc);
-                    assertThat(y).as(kern.name() + " gemvT == gemm bit for bit").isEqualTo(viaGemm);
+                    kern.gemvPanels(m, k, wp, p0 * pw, kTotal, x, 1, 3, y, 2, acc);
+                    assertThat(y).as(kern.name() + " gemvPanels == gemm bit for bit").isEqualTo(viaGemm);
                     checkAgainstReference(kern.name(), m, 1, k, ref, abs, y, 2, 1);
                 }
             }
