@@ -791,6 +791,11 @@ public final class Lstm implements AutoCloseable {
      * long enough to hide a barrier, splitting the units is faster. Either way every element is
      * computed by the same operations, so the choice never changes a result.
      */
+    /** Whether a multi-threaded inference call over a narrow batch splits the gate rows (stream). */
+    boolean splitNarrow(int batch, int threads) {
+        return threads > 1 && batch < narrowBelow && 4 * hiddenSize >= 2 * Kernels.PANEL;
+    }
+
     boolean splitByUnits(int batch, int threads) {
         long wBytes = 4L * 4 * hiddenSize * fused;
         return threads > 1 && hiddenSize >= 8 * threads && batch >= narrowBelow && wBytes > 512 * 1024;
@@ -875,6 +880,69 @@ public final class Lstm implements AutoCloseable {
             Checks.sequence("hidden output", hiddenOut, steps, batch, hiddenSize, "H");
         }
         state.run(x, steps, hiddenOut);
+    }
+
+    /**
+     * Worker s of a narrow-batch inference call split over the workers (used when the batch is
+     * narrower than a vector and there are several threads): per sample and step, each worker
+     * computes its panels of gate rows, then the cell update of its share of the units.
+     */
+    void inferNarrowSplit(LstmState st, int s, float[] x, int steps, float[] hiddenOut) {
+        final int n = st.nNarrow;
+        final int in = inputSize;
+        final int h = hiddenSize;
+        final int g = 4 * h;
+        final int pw = Kernels.PANEL;
+        final int panels = (g + pw - 1) / pw;
+        final int q0 = panels * s / n;
+        final int q1 = panels * (s + 1) / n;
+        final int r0 = q0 * pw;
+        final int nr = Math.min(g, q1 * pw) - r0;
+        final int u0 = h * s / n;
+        final int u1 = h * (s + 1) / n;
+        final int batch = st.batch();
+        final float[] w = params.values();
+        final int bOff = biasView.offset();
+        final float[] wt = packedWeights();
+        final float[] sc = st.scratch(0);
+        final float[] hv = st.h;
+        final float[] cv = st.c;
+        final float[] tc = st.tc;
+        final SpinBarrier barrier = st.barrier;
+        final int cps = g, cns = g + h, tcs = g + 2 * h, hns = g + 3 * h;
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                if (nr > 0) {
+                    int wpOff = q0 * fused * pw;
+                    kernels.gemvPanels(nr, in, wt, wpOff, fused, x, (t * batch + b) * in, 1, sc, r0, false);
+                    if (t > 0 || !st.zero) {
+                        kernels.gemvPanels(nr, h, wt, wpOff + in * pw, fused, hv, b, batch, sc, r0, true);
+                    }
+                }
+                barrier.await();   // all gate rows of this sample, and every read of h_{t-1}, done
+                int nu = u1 - u0;
+                if (nu > 0) {
+                    kernels.sigmoid(sc, u0, sc, u0, nu, w, bOff + u0);
+                    kernels.sigmoid(sc, h + u0, sc, h + u0, nu, w, bOff + h + u0);
+                    kernels.tanh(sc, 2 * h + u0, sc, 2 * h + u0, nu, w, bOff + 2 * h + u0);
+                    kernels.sigmoid(sc, 3 * h + u0, sc, 3 * h + u0, nu, w, bOff + 3 * h + u0);
+                    for (int u = u0; u < u1; u++) {
+                        sc[cps + u] = cv[u * batch + b];
+                    }
+                    kernels.lstmCell(nu, sc, u0, h + u0, 2 * h + u0, 3 * h + u0, sc, cps + u0, sc, cns + u0, sc, tcs + u0,
+                            sc, hns + u0);
+                    for (int u = u0; u < u1; u++) {
+                        cv[u * batch + b] = sc[cns + u];
+                        tc[u * batch + b] = sc[tcs + u];
+                        hv[u * batch + b] = sc[hns + u];
+                        if (hiddenOut != null) {
+                            hiddenOut[(t * batch + b) * h + u] = sc[hns + u];
+                        }
+                    }
+                }
+                barrier.await();   // h_t of this sample complete
+            }
+        }
     }
 
     /** Worker s of an inference call split by hidden units; called by {@link LstmState}. */

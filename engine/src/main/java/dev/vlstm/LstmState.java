@@ -24,7 +24,10 @@ public final class LstmState {
     final int[] units = new int[65];
     int nUnits;
     boolean byUnits;
+    boolean narrowSplit;
+    int nNarrow;
     SpinBarrier barrier;
+    private final IntConsumer narrowBody = this::narrowSlice;
     private final IntConsumer unitBody = this::unitSlice;
     private int nSlices;
     private Workers owner;
@@ -53,7 +56,9 @@ public final class LstmState {
         scratch = new float[nSlices][8 * layer.hiddenSize()];
         byUnits = layer.splitByUnits(batch, owner.threads());
         nUnits = Workers.split(layer.hiddenSize(), Math.min(owner.threads(), 64), 4, units);
-        barrier = new SpinBarrier(nUnits);
+        narrowSplit = layer.splitNarrow(batch, owner.threads());
+        nNarrow = Math.min(owner.threads(), Math.max(1, 4 * layer.hiddenSize() / dev.vlstm.kernel.Kernels.PANEL));
+        barrier = new SpinBarrier(narrowSplit ? nNarrow : nUnits);
     }
 
     Lstm layer() {
@@ -127,7 +132,10 @@ public final class LstmState {
         steps = t;
         hiddenOut = out;
         try {
-            if (byUnits) {
+            if (narrowSplit) {
+                barrier.reset();
+                tasks.run(nNarrow, narrowBody);
+            } else if (byUnits) {
                 barrier.reset();
                 tasks.run(nUnits, unitBody);
             } else {
@@ -153,6 +161,15 @@ public final class LstmState {
     private void unitSlice(int s) {
         try {
             layer.inferUnits(this, s, x, steps, hiddenOut);
+        } catch (RuntimeException | Error e) {
+            barrier.breakBarrier();
+            throw e;
+        }
+    }
+
+    private void narrowSlice(int s) {
+        try {
+            layer.inferNarrowSplit(this, s, x, steps, hiddenOut);
         } catch (RuntimeException | Error e) {
             barrier.breakBarrier();
             throw e;

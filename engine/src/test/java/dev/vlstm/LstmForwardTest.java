@@ -131,6 +131,42 @@ class LstmForwardTest {
         }
     }
 
+    @Test
+    void narrowBatchesSplitOverThreadsAreBitIdenticalToOneThread() {
+        int steps = 6, in = 9, hid = 80;   // 4H = 320 gate rows: three panels
+        for (int batch : new int[] {1, 3}) {
+            float[] x = TestData.uniform(77 + batch, steps * batch * in, 1.0);
+            float[][] out = new float[3][];
+            float[][] cell = new float[3][];
+            for (int threads = 1; threads <= 3; threads++) {
+                try (Lstm l = layer(in, hid, 6, threads)) {
+                    assertThat(l.splitNarrow(batch, threads)).isEqualTo(threads > 1 && l.kernels().vectorBitSize() / 32 > batch);
+                    LstmState st = l.newState(batch);
+                    out[threads - 1] = new float[steps * batch * hid];
+                    // two chunks: the state carries over between calls
+                    float[] first = java.util.Arrays.copyOfRange(x, 0, 2 * batch * in);
+                    float[] rest = java.util.Arrays.copyOfRange(x, 2 * batch * in, x.length);
+                    float[] o1 = new float[2 * batch * hid];
+                    float[] o2 = new float[4 * batch * hid];
+                    l.infer(first, 2, st, o1);
+                    l.infer(rest, 4, st, o2);
+                    System.arraycopy(o1, 0, out[threads - 1], 0, o1.length);
+                    System.arraycopy(o2, 0, out[threads - 1], o1.length, o2.length);
+                    cell[threads - 1] = new float[batch * hid];
+                    st.cell(cell[threads - 1]);
+                    float[] train = new float[steps * batch * hid];
+                    l.forward(x, steps, batch, null, null);
+                    l.hiddenStates(train);
+                    assertThat(out[threads - 1]).isEqualTo(train);
+                }
+            }
+            assertThat(out[1]).isEqualTo(out[0]);
+            assertThat(out[2]).isEqualTo(out[0]);
+            assertThat(cell[1]).isEqualTo(cell[0]);
+            assertThat(cell[2]).isEqualTo(cell[0]);
+        }
+    }
+
     private static float[] biasOf(Lstm l) {
         float[] b = new float[l.biasView().size()];
         l.parameters().get("bias", b);

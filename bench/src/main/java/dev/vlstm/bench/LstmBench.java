@@ -149,8 +149,13 @@ public class LstmBench {
         return m.infer();
     }
 
+    /**
+     * One streaming step. More warm-up than the others: with 2 threads the worker hand-off and its
+     * JIT settle over several seconds (the first iterations run at half speed).
+     */
     @Benchmark
     @OperationsPerInvocation(1)
+    @Warmup(iterations = 6, time = 1)
     public float inferStream(StreamModel m) {
         return m.step();
     }
