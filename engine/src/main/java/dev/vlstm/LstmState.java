@@ -32,6 +32,7 @@ public final class LstmState {
     private int nSlices;
     private Workers owner;
     private Workers.Batch tasks;
+    private Workers.Relay relay;
     private final IntConsumer body = this::slice;
     private float[] x;
     private int steps;
@@ -53,6 +54,7 @@ public final class LstmState {
         owner = layer.workers();
         nSlices = Workers.split(batch, Math.min(owner.threads(), 64), 16, slices);
         tasks = owner.new Batch();
+        relay = owner.new Relay();
         scratch = new float[nSlices][8 * layer.hiddenSize()];
         byUnits = layer.splitByUnits(batch, owner.threads());
         nUnits = Workers.split(layer.hiddenSize(), Math.min(owner.threads(), 64), 4, units);
@@ -134,7 +136,7 @@ public final class LstmState {
         try {
             if (narrowSplit) {
                 barrier.reset();
-                tasks.run(nNarrow, narrowBody);
+                relay.run(nNarrow, narrowBody);
             } else if (byUnits) {
                 barrier.reset();
                 tasks.run(nUnits, unitBody);
