@@ -407,6 +407,18 @@ public final class Lstm implements AutoCloseable {
         final SpinBarrier barrier;
         private final IntConsumer forwardUnits = breakingBarrierOnFailure(this::forwardUnitsBody);
         private final IntConsumer backwardUnits = breakingBarrierOnFailure(this::backwardUnitsBody);
+        private final Runnable runForwardUnits = this::runForwardUnits;
+        private final Runnable runBackwardUnits = this::runBackwardUnits;
+
+        private void runForwardUnits() {
+            barrier.reset();
+            tasks.run(nUnits, forwardUnits);
+        }
+
+        private void runBackwardUnits() {
+            barrier.reset();
+            tasks.run(nUnits, backwardUnits);
+        }
 
         boolean forwardDone;
         boolean initialHidden;
@@ -483,8 +495,7 @@ public final class Lstm implements AutoCloseable {
             this.x = xIn;
             try {
                 if (byUnits) {
-                    barrier.reset();
-                    tasks.run(nUnits, forwardUnits);
+                    workers.exclusively(runForwardUnits);
                 } else {
                     tasks.run(nSlices, forwardSlice);
                 }
@@ -553,8 +564,7 @@ public final class Lstm implements AutoCloseable {
             dc0 = dc0In;
             try {
                 if (byUnits) {
-                    barrier.reset();
-                    tasks.run(nUnits, backwardUnits);
+                    workers.exclusively(runBackwardUnits);
                 } else {
                     tasks.run(nSlices, backwardSlice);
                 }

@@ -28,6 +28,18 @@ public final class LstmState {
     int nNarrow;
     SpinBarrier barrier;
     private final IntConsumer narrowBody = this::narrowSlice;
+    private final Runnable runNarrow = this::runNarrow;
+    private final Runnable runUnits = this::runUnits;
+
+    private void runNarrow() {
+        barrier.reset();
+        relay.run(nNarrow, narrowBody);
+    }
+
+    private void runUnits() {
+        barrier.reset();
+        tasks.run(nUnits, unitBody);
+    }
     private final IntConsumer unitBody = this::unitSlice;
     private int nSlices;
     private Workers owner;
@@ -135,11 +147,9 @@ public final class LstmState {
         hiddenOut = out;
         try {
             if (narrowSplit) {
-                barrier.reset();
-                relay.run(nNarrow, narrowBody);
+                owner.exclusively(runNarrow);
             } else if (byUnits) {
-                barrier.reset();
-                tasks.run(nUnits, unitBody);
+                owner.exclusively(runUnits);
             } else {
                 tasks.run(nSlices, body);
             }

@@ -13,6 +13,12 @@ import java.util.function.IntConsumer;
 final class Workers implements AutoCloseable {
     private final int threads;
     private final ForkJoinPool pool;
+    /**
+     * Held by calls whose parts wait for each other at a {@link SpinBarrier}: two such calls
+     * interleaved on the pool's workers could each hold a worker spinning for a sibling queued
+     * behind the other, forever. Calls without barriers never wait for one another and skip it.
+     */
+    private final java.util.concurrent.locks.ReentrantLock barrierJobs = new java.util.concurrent.locks.ReentrantLock();
 
     Workers(int threads) {
         this.threads = Checks.positive("threads", threads);
@@ -26,6 +32,16 @@ final class Workers implements AutoCloseable {
 
     int threads() {
         return threads;
+    }
+
+    /** Runs a call whose parts synchronise at a barrier, one such call per pool at a time. */
+    void exclusively(Runnable call) {
+        barrierJobs.lock();
+        try {
+            call.run();
+        } finally {
+            barrierJobs.unlock();
+        }
     }
 
     /** Reusable chunk tasks for one owner (a workspace), so that a call allocates nothing. */
