@@ -801,14 +801,22 @@ public final class Lstm implements AutoCloseable {
      * long enough to hide a barrier, splitting the units is faster. Either way every element is
      * computed by the same operations, so the choice never changes a result.
      */
-    /** Whether a multi-threaded inference call over a narrow batch splits the gate rows (stream). */
+    /** Cores of this machine: splits whose threads wait for each other at barriers need one each. */
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+
+    /**
+     * Whether a multi-threaded inference call over a narrow batch splits the gate rows (stream).
+     * Like {@link #splitByUnits}, only when every thread can have its own core: spinning barriers
+     * with more threads than cores stalled in tests (3 threads on 2 cores under load).
+     */
     boolean splitNarrow(int batch, int threads) {
-        return threads > 1 && batch < narrowBelow && 4 * hiddenSize >= 2 * Kernels.PANEL;
+        return threads > 1 && threads <= CORES && batch < narrowBelow && 4 * hiddenSize >= 2 * Kernels.PANEL;
     }
 
     boolean splitByUnits(int batch, int threads) {
         long wBytes = 4L * 4 * hiddenSize * fused;
-        return threads > 1 && hiddenSize >= 8 * threads && batch >= narrowBelow && wBytes > 512 * 1024;
+        return threads > 1 && threads <= CORES && hiddenSize >= 8 * threads && batch >= narrowBelow
+                && wBytes > 512 * 1024;
     }
 
     /**

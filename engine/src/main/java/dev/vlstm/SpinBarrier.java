@@ -4,8 +4,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A reusable barrier for the few threads of one layer call, cheap enough to pass once per time
- * step: arriving threads spin (then yield) instead of parking, since the others arrive within
- * microseconds. If a participant fails it {@link #breakBarrier() breaks} the barrier, and the
+ * step: arriving threads spin (then yield, then sleep briefly) instead of parking at once, since
+ * the others arrive within microseconds. If a participant fails it {@link #breakBarrier() breaks} the barrier, and the
  * waiting threads throw instead of waiting forever.
  */
 final class SpinBarrier {
@@ -16,6 +16,21 @@ final class SpinBarrier {
 
     SpinBarrier(int parties) {
         this.parties = parties;
+    }
+
+    /**
+     * Back-off for the n-th check of a wait: spin first (partners usually arrive within
+     * microseconds), then yield, then sleep briefly, so that more waiting threads than cores
+     * still let the partner they wait for run.
+     */
+    static void pause(int n) {
+        if (n < 20_000) {
+            Thread.onSpinWait();
+        } else if (n < 21_000) {
+            Thread.yield();
+        } else {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+        }
     }
 
     void reset() {
@@ -39,11 +54,7 @@ final class SpinBarrier {
             if (broken) {
                 throw new IllegalStateException("another worker failed");
             }
-            if (++spins < 20_000) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+            pause(++spins);
         }
     }
 }

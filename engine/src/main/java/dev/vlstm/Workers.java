@@ -147,11 +147,7 @@ final class Workers implements AutoCloseable {
                 Helper h = helpers[i];
                 int spins = 0;
                 while (h.done != h.assigned) {
-                    if (++spins < 100_000) {
-                        Thread.onSpinWait();
-                    } else {
-                        Thread.yield();
-                    }
+                    SpinBarrier.pause(++spins);
                 }
                 if (failure == null && h.failure != null) {
                     failure = h.failure;

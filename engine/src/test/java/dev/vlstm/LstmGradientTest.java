@@ -24,7 +24,7 @@ class LstmGradientTest {
     @org.junit.jupiter.api.Test
     void theLargeShapeUsesTheUnitSplit() {
         try (Lstm l = new Lstm(new ParameterSet(), "", 40, 200, KernelProvider.get(), 2)) {
-            assertThat(l.splitByUnits(17, 2)).isTrue();
+            assertThat(l.splitByUnits(17, 2)).isEqualTo(Runtime.getRuntime().availableProcessors() >= 2);
         }
     }
 
