@@ -58,10 +58,7 @@ final class Workers implements AutoCloseable {
         /** Runs {@code body.accept(i)} for i in [0, n), n ≤ threads, and waits for all. */
         void run(int n, IntConsumer body) {
             assert n >= 1 && n <= chunks.length;
-            if (n == 1 || pool == null) {
-                for (int i = 0; i < n; i++) {
-                    body.accept(i);
-                }
+            if (runInline(n, body)) {
                 return;
             }
             for (int i = 1; i < n; i++) {
@@ -70,12 +67,7 @@ final class Workers implements AutoCloseable {
                 c.body = body;
                 pool.execute(c);
             }
-            Throwable failure = null;
-            try {
-                body.accept(0);
-            } catch (RuntimeException | Error e) {
-                failure = e;
-            }
+            Throwable failure = runFirst(body);
             for (int i = 1; i < n; i++) {
                 try {
                     chunks[i].join();
@@ -87,11 +79,36 @@ final class Workers implements AutoCloseable {
                     chunks[i].body = null;
                 }
             }
-            if (failure instanceof RuntimeException re) {
-                throw re;
-            } else if (failure instanceof Error er) {
-                throw er;
-            }
+            rethrow(failure);
+        }
+    }
+
+    /** Runs all parts on the calling thread when there is one part or no pool; returns whether it did. */
+    private boolean runInline(int n, IntConsumer body) {
+        if (n > 1 && pool != null) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            body.accept(i);
+        }
+        return true;
+    }
+
+    /** Part 0 on the calling thread; returns its failure instead of throwing, so the others are still awaited. */
+    private static Throwable runFirst(IntConsumer body) {
+        try {
+            body.accept(0);
+            return null;
+        } catch (RuntimeException | Error e) {
+            return e;
+        }
+    }
+
+    private static void rethrow(Throwable failure) {
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        } else if (failure instanceof Error er) {
+            throw er;
         }
     }
 
@@ -120,10 +137,7 @@ final class Workers implements AutoCloseable {
         /** Runs {@code body.accept(i)} for i in [0, n), n ≤ threads, and waits for all. */
         void run(int n, IntConsumer body) {
             assert n >= 1 && n <= helpers.length;
-            if (n == 1 || pool == null) {
-                for (int i = 0; i < n; i++) {
-                    body.accept(i);
-                }
+            if (runInline(n, body)) {
                 return;
             }
             for (int i = 1; i < n; i++) {
@@ -137,12 +151,7 @@ final class Workers implements AutoCloseable {
                     pool.execute(new HelperTask(h));
                 }
             }
-            Throwable failure = null;
-            try {
-                body.accept(0);
-            } catch (RuntimeException | Error e) {
-                failure = e;
-            }
+            Throwable failure = runFirst(body);
             for (int i = 1; i < n; i++) {
                 Helper h = helpers[i];
                 int spins = 0;
@@ -154,11 +163,7 @@ final class Workers implements AutoCloseable {
                 }
                 h.body = null;
             }
-            if (failure instanceof RuntimeException re) {
-                throw re;
-            } else if (failure instanceof Error er) {
-                throw er;
-            }
+            rethrow(failure);
         }
     }
 
