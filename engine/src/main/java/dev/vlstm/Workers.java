@@ -44,15 +44,17 @@ final class Workers implements AutoCloseable {
         }
     }
 
-    /** Reusable chunk tasks for one owner (a workspace), so that a call allocates nothing. */
+    /**
+     * Runs the parts of one call on the pool. A fresh task per part and call: with tasks reused
+     * through {@code reinitialize()} a CI run hung in {@code join()} on a task no worker ran
+     * ({@code reinitialize} is unspecified while the pool may still touch a finished task). The
+     * cost is a few small objects per call, not per time step.
+     */
     final class Batch {
         private final Chunk[] chunks;
 
         Batch() {
             chunks = new Chunk[threads];
-            for (int i = 0; i < threads; i++) {
-                chunks[i] = new Chunk(i);
-            }
         }
 
         /** Runs {@code body.accept(i)} for i in [0, n), n ≤ threads, and waits for all. */
@@ -62,9 +64,8 @@ final class Workers implements AutoCloseable {
                 return;
             }
             for (int i = 1; i < n; i++) {
-                Chunk c = chunks[i];
-                c.reinitialize();
-                c.body = body;
+                Chunk c = new Chunk(i, body);
+                chunks[i] = c;
                 pool.execute(c);
             }
             Throwable failure = runFirst(body);
@@ -76,7 +77,7 @@ final class Workers implements AutoCloseable {
                         failure = e;
                     }
                 } finally {
-                    chunks[i].body = null;
+                    chunks[i] = null;
                 }
             }
             rethrow(failure);
@@ -220,10 +221,11 @@ final class Workers implements AutoCloseable {
 
     private static final class Chunk extends RecursiveAction {
         private final int index;
-        IntConsumer body;
+        private final transient IntConsumer body;
 
-        Chunk(int index) {
+        Chunk(int index, IntConsumer body) {
             this.index = index;
+            this.body = body;
         }
 
         @Override

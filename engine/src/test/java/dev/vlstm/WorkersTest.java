@@ -28,6 +28,20 @@ class WorkersTest {
     }
 
     @Test
+    void batchSurvivesManyBackToBackCalls() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+            try (Workers w = new Workers(2)) {
+                Workers.Batch batch = w.new Batch();
+                long[] sums = new long[2];
+                for (int call = 0; call < 200_000; call++) {
+                    batch.run(2, i -> sums[i] += i + 1);
+                }
+                assertThat(sums).containsExactly(200_000L, 400_000L);
+            }
+        });
+    }
+
+    @Test
     void aFailingHelperPartIsRethrownAndTheRelayKeepsWorking() {
         try (Workers w = new Workers(2)) {
             Workers.Relay relay = w.new Relay();
