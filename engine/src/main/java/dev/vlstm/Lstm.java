@@ -405,8 +405,10 @@ public final class Lstm implements AutoCloseable {
         final int[] units = new int[65];
         final int nUnits;
         final SpinBarrier barrier;
-        private final IntConsumer forwardUnits = breakingBarrierOnFailure(this::forwardUnitsBody);
-        private final IntConsumer backwardUnits = breakingBarrierOnFailure(this::backwardUnitsBody);
+        private final IntConsumer forwardUnitsBody = this::forwardUnitsBody;
+        private final IntConsumer backwardUnitsBody = this::backwardUnitsBody;
+        private final IntConsumer forwardUnits = this::forwardUnitsGuarded;
+        private final IntConsumer backwardUnits = this::backwardUnitsGuarded;
         private final Runnable runForwardUnits = this::runForwardUnits;
         private final Runnable runBackwardUnits = this::runBackwardUnits;
 
@@ -609,16 +611,12 @@ public final class Lstm implements AutoCloseable {
             fillWeightGradientRows(0, steps, b0, b0 + nb);
         }
 
-        /** A unit-split body that breaks the barrier when it fails, so its partners do not wait forever. */
-        private IntConsumer breakingBarrierOnFailure(IntConsumer body) {
-            return s -> {
-                try {
-                    body.accept(s);
-                } catch (RuntimeException | Error e) {
-                    barrier.breakBarrier();
-                    throw e;
-                }
-            };
+        private void forwardUnitsGuarded(int s) {
+            barrier.run(forwardUnitsBody, s);
+        }
+
+        private void backwardUnitsGuarded(int s) {
+            barrier.run(backwardUnitsBody, s);
         }
 
         /** Forward, worker s of nUnits: all gate rows of hidden units [u0, u1), all batch columns. */

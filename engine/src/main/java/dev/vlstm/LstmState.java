@@ -28,6 +28,8 @@ public final class LstmState {
     int nNarrow;
     SpinBarrier barrier;
     private final IntConsumer narrowBody = this::narrowSlice;
+    private final IntConsumer unitPart = this::unitPart;
+    private final IntConsumer narrowPart = this::narrowPart;
     private final Runnable runNarrow = this::runNarrow;
     private final Runnable runUnits = this::runUnits;
 
@@ -171,21 +173,19 @@ public final class LstmState {
     }
 
     private void unitSlice(int s) {
-        try {
-            layer.inferUnits(this, s, x, steps, hiddenOut);
-        } catch (RuntimeException | Error e) {
-            barrier.breakBarrier();
-            throw e;
-        }
+        barrier.run(unitPart, s);
     }
 
     private void narrowSlice(int s) {
-        try {
-            layer.inferNarrowSplit(this, s, x, steps, hiddenOut);
-        } catch (RuntimeException | Error e) {
-            barrier.breakBarrier();
-            throw e;
-        }
+        barrier.run(narrowPart, s);
+    }
+
+    private void unitPart(int s) {
+        layer.inferUnits(this, s, x, steps, hiddenOut);
+    }
+
+    private void narrowPart(int s) {
+        layer.inferNarrowSplit(this, s, x, steps, hiddenOut);
     }
 
     private void slice(int s) {

@@ -1,6 +1,7 @@
 package dev.vlstm;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * A reusable barrier for the few threads of one layer call, cheap enough to pass once per time
@@ -40,6 +41,16 @@ final class SpinBarrier {
 
     void breakBarrier() {
         broken = true;
+    }
+
+    /** Runs one party's part; if it fails, breaks the barrier so its partners do not wait forever. */
+    void run(IntConsumer part, int s) {
+        try {
+            part.accept(s);
+        } catch (RuntimeException | Error e) {
+            breakBarrier();
+            throw e;
+        }
     }
 
     void await() {
