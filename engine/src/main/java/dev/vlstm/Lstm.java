@@ -388,7 +388,7 @@ public final class Lstm implements AutoCloseable {
         final float[] dh;    // [H × B]        running dL/dh
         final float[] dc;    // [H × B]        running dL/dc
         final float[] xh;    // [T·B × Kpad]   rows [x_t ; h_{t-1} ; 0] for the weight gradient
-        final float[] dw;    // [4H × Kpad]    weight gradient before it is added to the set
+        final float[] dw;    // [4H × Kpad]    weight gradient before it is added to the set (only when Kpad > K)
         final float[] wx;    // [4H × Ipad]    W's input columns, padded
         final float[] dxp;   // [T·B × Ipad]   input gradient, padded
 
@@ -455,7 +455,7 @@ public final class Lstm implements AutoCloseable {
                 }
             }
             long bytes = 4L * ((long) inputSize * cols + (long) g * cols + 2L * h * ldState + (long) h * cols
-                    + 2L * h * batch + (long) cols * fusedPad + (long) g * fusedPad + (long) g * inputPad
+                    + 2L * h * batch + (long) cols * fusedPad + (fusedPad == fused ? 0L : (long) g * fusedPad) + (long) g * inputPad
                     + (long) cols * inputPad);
             try {
                 xf = new float[inputSize * cols];
@@ -466,7 +466,7 @@ public final class Lstm implements AutoCloseable {
                 dh = new float[h * batch];
                 dc = new float[h * batch];
                 xh = new float[cols * fusedPad];
-                dw = new float[g * fusedPad];
+                dw = new float[fusedPad == fused ? 0 : g * fusedPad];
                 wx = new float[g * inputPad];
                 dxp = new float[cols * inputPad];
             } catch (OutOfMemoryError e) {

@@ -118,8 +118,6 @@ public class LstmBench {
     /** Workload stream: the state is carried from call to call. */
     @State(Scope.Benchmark)
     public static class StreamModel extends Model {
-        float[] out;
-
         @Override
         Workload workload() {
             return Workload.STREAM;
