@@ -330,13 +330,36 @@ public final class Lstm implements AutoCloseable {
         Checks.lengthOrNull("dx [T][B][I]", dx, w.steps * w.batch * inputSize);
         Checks.lengthOrNull("dh0 [B][H]", dh0, bh);
         Checks.lengthOrNull("dc0 [B][H]", dc0, bh);
-        w.backward(dHidden, dhT, null, dcT, dx, dh0, dc0);
+        w.backward(dHidden, dhT, null, dcT, null, dx, dh0, dc0);
+    }
+
+    /**
+     * Backward where the state gradients enter at arbitrary steps: {@code dCell} (t, b, u) is
+     * dL/dc_t from outside the layer, as {@code dHidden} is for h_t. Used for per-sample sequence
+     * ends ({@link LstmNetwork}).
+     */
+    void backwardSteps(float[] dHidden, float[] dCell, float[] dx, float[] dh0, float[] dc0) {
+        Train w = requireForward();
+        w.backward(dHidden, null, null, null, dCell, dx, dh0, dc0);
+    }
+
+    /**
+     * Copies the cell states of every step of the last {@link #forward}.
+     *
+     * @param dst {@code [T][B][H]} (modified)
+     */
+    public void cellStates(float[] dst) {
+        Train w = requireForward();
+        Checks.length("cell states [T][B][H]", dst, w.steps * w.batch * hiddenSize);
+        for (int t = 0; t < w.steps; t++) {
+            transposeOut(w.cs, (t + 1) * w.batch, w.ldState, w.batch, dst, t * w.batch * hiddenSize);
+        }
     }
 
     /** Backward with dh_T given feature-major [H × B] (the classifier's head layout). */
     void backwardFeatureMajor(float[] dhTfm, float[] dx) {
         Train w = requireForward();
-        w.backward(null, null, dhTfm, null, dx, null, null);
+        w.backward(null, null, dhTfm, null, null, dx, null, null);
     }
 
     /** The array holding h_T feature-major (column b of row u at {@link #finalHiddenOffset()} + u*ld + b). */
@@ -430,6 +453,7 @@ public final class Lstm implements AutoCloseable {
         float[] dhT;
         float[] dhTfm;
         float[] dcT;
+        float[] dCell;
         float[] dxOut;
         float[] dh0;
         float[] dc0;
@@ -554,13 +578,14 @@ public final class Lstm implements AutoCloseable {
             }
         }
 
-        void backward(float[] dHiddenIn, float[] dhTIn, float[] dhTfmIn, float[] dcTIn,
+        void backward(float[] dHiddenIn, float[] dhTIn, float[] dhTfmIn, float[] dcTIn, float[] dCellIn,
                       float[] dxIn, float[] dh0In, float[] dc0In) {
             forwardDone = false;   // the gates buffer is overwritten with gradients
             dHidden = dHiddenIn;
             dhT = dhTIn;
             dhTfm = dhTfmIn;
             dcT = dcTIn;
+            dCell = dCellIn;
             dxOut = dxIn;
             dh0 = dh0In;
             dc0 = dc0In;
@@ -584,6 +609,7 @@ public final class Lstm implements AutoCloseable {
                 dhT = null;
                 dhTfm = null;
                 dcT = null;
+                dCell = null;
                 dxOut = null;
                 dh0 = null;
                 dc0 = null;
@@ -711,6 +737,14 @@ public final class Lstm implements AutoCloseable {
                     int src = (t * batch + b) * h;
                     for (int u = u0; u < u1; u++) {
                         dh[u * batch + b] += dHidden[src + u];
+                    }
+                }
+            }
+            if (dCell != null) {
+                for (int b = b0; b < b0 + nb; b++) {
+                    int src = (t * batch + b) * h;
+                    for (int u = u0; u < u1; u++) {
+                        dc[u * batch + b] += dCell[src + u];
                     }
                 }
             }

@@ -93,6 +93,15 @@ public final class LstmState {
         zero = true;
     }
 
+    /** Resets sequence b's h and c to zero (the others keep theirs). */
+    void resetColumn(int b) {
+        int hs = layer.hiddenSize();
+        for (int u = 0; u < hs; u++) {
+            h[u * batch + b] = 0f;
+            c[u * batch + b] = 0f;
+        }
+    }
+
     /**
      * Copies the hidden state out.
      *

@@ -1,0 +1,1344 @@
+package dev.vlstm;
+
+import dev.vlstm.io.FormatException;
+import dev.vlstm.io.SafeTensors;
+import dev.vlstm.kernel.KernelProvider;
+import dev.vlstm.kernel.Kernels;
+import dev.vlstm.optim.Adam;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * A multi-layer, optionally bidirectional LSTM with the semantics of PyTorch's {@code nn.LSTM}:
+ * stacked layers with dropout between them during training, per-sample sequence lengths,
+ * time-major or batch-first layouts, initial and final (h, c) of every layer and direction.
+ *
+ * <h2>Shapes</h2>
+ * <ul>
+ *   <li>input {@code x}: {@code [T][B][I]}, or {@code [B][T][I]} when {@link Config#batchFirst()};</li>
+ *   <li>output: {@code [T][B][O]} (or {@code [B][T][O]}), O = {@link #outputSize()}: H, or 2H for a
+ *       bidirectional network that concatenates (forward features first, as PyTorch);</li>
+ *   <li>initial and final states {@code h0, c0, hN, cN}: {@code [L·D][B][H]}, index {@code l·D + d}
+ *       with d = 0 forward, 1 reverse (PyTorch's {@code h_n}, always this layout);</li>
+ *   <li>{@code lengths}: {@code int[B]}, each in [1, T], or null for all T. Sequences are right-padded:
+ *       padded steps neither change the state nor receive gradient, their outputs are zero, the
+ *       final state and the "last output" of sample b are those of its own step
+ *       {@code lengths[b]-1}, and the reverse direction starts at each sample's own end.</li>
+ * </ul>
+ *
+ * <h2>Use</h2>
+ * <pre>{@code
+ * try (LstmNetwork net = LstmNetwork.builder(28, 64).layers(2).bidirectional(true).build()) {
+ *     float[] y = new float[T * B * net.outputSize()];
+ *     net.infer(x, T, B, lengths, null, null, y, null, null);   // thread-safe
+ * }
+ * }</pre>
+ * Training: {@link #forward} (applies dropout, keeps activations), read {@link #output},
+ * {@link #lastOutput}, {@link #finalHidden}, {@link #finalCell}, then {@link #backward}, which adds
+ * the parameter gradients into {@link #parameters()}; step any {@link dev.vlstm.optim.Optimizer}
+ * over that set. Streaming: {@link #newSession}.
+ *
+ * <h2>Thread safety</h2>
+ * {@link #infer} and {@link Session}s may be used from any number of threads at once on one
+ * network (each call or session has its own workspace) as long as nobody changes the parameters
+ * meanwhile; results do not depend on how many callers run. {@link #forward}/{@link #backward}
+ * use one training workspace per network and must not run concurrently with each other or with
+ * parameter updates.
+ *
+ * <h2>Parameters</h2>
+ * Per layer l and direction: a fused {@code W [4H × (I_l + H)]} (gates i, f, g, o; input columns
+ * first) and one bias {@code b [4H]}, named {@code l<l>.weight}, {@code l<l>.bias} and
+ * {@code l<l>_reverse.weight}, {@code l<l>_reverse.bias}. {@link #toPyTorch} and
+ * {@link #loadPyTorch} convert to and from PyTorch's {@code weight_ih_l<l>}, {@code weight_hh_l<l>},
+ * {@code bias_ih_l<l>}, {@code bias_hh_l<l>} (+ {@code _reverse}); {@link #setKerasWeights} from
+ * Keras' {@code kernel, recurrent_kernel, bias}.
+ */
+public final class LstmNetwork implements AutoCloseable {
+
+    /** How a bidirectional layer combines its two directions. */
+    public enum Merge {
+        /** {@code [forward ; reverse]}, 2H features (PyTorch's only mode). */
+        CONCAT,
+        /** {@code forward + reverse}, H features (Keras' {@code merge_mode="sum"}). */
+        SUM
+    }
+
+    /**
+     * The shape and options of a network; everything a model file records.
+     *
+     * @param inputSize     I
+     * @param hiddenSize    H
+     * @param layers        L, the number of stacked layers
+     * @param bidirectional whether each layer also runs in reverse
+     * @param merge         how directions combine (ignored when not bidirectional)
+     * @param dropout       probability of zeroing an input of layers 1..L-1 during training, in [0, 1)
+     * @param batchFirst    whether inputs and outputs are {@code [B][T][F]} instead of {@code [T][B][F]}
+     */
+    public record Config(int inputSize, int hiddenSize, int layers, boolean bidirectional, Merge merge, float dropout,
+                         boolean batchFirst) {
+        /** Validates. */
+        public Config {
+            Checks.positive("input size I", inputSize);
+            Checks.positive("hidden size H", hiddenSize);
+            Checks.positive("number of layers", layers);
+            if (merge == null) {
+                throw new IllegalArgumentException("merge must not be null");
+            }
+            if (!(dropout >= 0f && dropout < 1f)) {
+                throw new IllegalArgumentException("dropout must be in [0, 1), was " + dropout);
+            }
+            if (layers > 1024) {
+                throw new IllegalArgumentException("number of layers must be at most 1024, was " + layers);
+            }
+        }
+
+        /** @return D: 2 if bidirectional, else 1 */
+        public int directions() {
+            return bidirectional ? 2 : 1;
+        }
+
+        /** @return O, the features of each output step */
+        public int outputSize() {
+            return bidirectional && merge == Merge.CONCAT ? 2 * hiddenSize : hiddenSize;
+        }
+
+        /** @return the input size of layer l */
+        int layerInput(int l) {
+            return l == 0 ? inputSize : outputSize();
+        }
+    }
+
+    /** Builds a {@link LstmNetwork}; every option has PyTorch's default. */
+    public static final class Builder {
+        private final int inputSize;
+        private final int hiddenSize;
+        private int layers = 1;
+        private boolean bidirectional;
+        private Merge merge = Merge.CONCAT;
+        private float dropout;
+        private boolean batchFirst;
+        private int threads = 1;
+        private long seed = 1;
+        private Kernels kernels;
+
+        private Builder(int inputSize, int hiddenSize) {
+            this.inputSize = inputSize;
+            this.hiddenSize = hiddenSize;
+        }
+
+        /** @param layers stacked layers (default 1) @return this */
+        public Builder layers(int layers) {
+            this.layers = layers;
+            return this;
+        }
+
+        /** @param bidirectional also run each layer in reverse (default false) @return this */
+        public Builder bidirectional(boolean bidirectional) {
+            this.bidirectional = bidirectional;
+            return this;
+        }
+
+        /** @param merge how directions combine (default {@link Merge#CONCAT}) @return this */
+        public Builder merge(Merge merge) {
+            this.merge = merge;
+            return this;
+        }
+
+        /** @param dropout training dropout between layers, in [0, 1) (default 0) @return this */
+        public Builder dropout(float dropout) {
+            this.dropout = dropout;
+            return this;
+        }
+
+        /** @param batchFirst inputs and outputs as {@code [B][T][F]} (default false) @return this */
+        public Builder batchFirst(boolean batchFirst) {
+            this.batchFirst = batchFirst;
+            return this;
+        }
+
+        /** @param threads worker threads of each layer (default 1) @return this */
+        public Builder threads(int threads) {
+            this.threads = Checks.positive("threads", threads);
+            return this;
+        }
+
+        /** @param seed seed of the initialisation and of the dropout masks (default 1) @return this */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** @param kernels kernels to compute with (default {@link KernelProvider#get()}) @return this */
+        public Builder kernels(Kernels kernels) {
+            this.kernels = kernels;
+            return this;
+        }
+
+        /** @return the network, initialised like each {@link Lstm} */
+        public LstmNetwork build() {
+            Config c = new Config(inputSize, hiddenSize, layers, bidirectional, merge, dropout, batchFirst);
+            return new LstmNetwork(c, kernels == null ? KernelProvider.get() : kernels, threads, seed);
+        }
+    }
+
+    /**
+     * @param inputSize  I
+     * @param hiddenSize H
+     * @return a builder
+     */
+    public static Builder builder(int inputSize, int hiddenSize) {
+        return new Builder(inputSize, hiddenSize);
+    }
+
+    /**
+     * A network of the given configuration.
+     *
+     * @param config  shape and options
+     * @param threads worker threads of each layer
+     * @param seed    seed of the initialisation and the dropout masks
+     * @return the network
+     */
+    public static LstmNetwork of(Config config, int threads, long seed) {
+        return new LstmNetwork(config, KernelProvider.get(), Checks.positive("threads", threads), seed);
+    }
+
+    private final Config config;
+    private final int directions;
+    private final ParameterSet params = new ParameterSet();
+    private final Lstm[] cells;   // index l·D + d
+    private final SplittableRandom dropoutRng;
+    private Work work;
+
+    private LstmNetwork(Config config, Kernels kernels, int threads, long seed) {
+        this.config = config;
+        this.directions = config.directions();
+        int nl = config.layers();
+        cells = new Lstm[nl * directions];
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int l = 0; l < nl; l++) {
+            for (int d = 0; d < directions; d++) {
+                Lstm cell = new Lstm(params, prefix(l, d), config.layerInput(l), config.hiddenSize(), kernels, threads);
+                cell.initialize(rng, Lstm.DEFAULT_FORGET_BIAS);
+                cells[l * directions + d] = cell;
+            }
+        }
+        dropoutRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    }
+
+    private static String prefix(int l, int d) {
+        return "l" + l + (d == 1 ? "_reverse" : "") + ".";
+    }
+
+    /** @return the configuration */
+    public Config config() {
+        return config;
+    }
+
+    /** @return O, the features of each output step: H, or 2H for a concatenating bidirectional network */
+    public int outputSize() {
+        return config.outputSize();
+    }
+
+    /** @return the parameters of every layer and direction (live) */
+    public ParameterSet parameters() {
+        return params;
+    }
+
+    /**
+     * One layer-direction of the network.
+     *
+     * @param layer     l in [0, L)
+     * @param reverse   the reverse direction (bidirectional networks only)
+     * @return its {@link Lstm}
+     */
+    public Lstm layer(int layer, boolean reverse) {
+        checkLayer(layer, reverse);
+        return cells[layer * directions + (reverse ? 1 : 0)];
+    }
+
+    private void checkLayer(int layer, boolean reverse) {
+        if (layer < 0 || layer >= config.layers()) {
+            throw new IllegalArgumentException("layer must be in [0, " + config.layers() + "), was " + layer);
+        }
+        if (reverse && directions == 1) {
+            throw new IllegalArgumentException("the network is not bidirectional; there is no reverse layer");
+        }
+    }
+
+    /** @param threads worker threads of each layer, &gt; 0 */
+    public void setThreads(int threads) {
+        for (Lstm c : cells) {
+            c.setThreads(threads);
+        }
+    }
+
+    /** Stops the worker threads of every layer. */
+    @Override
+    public void close() {
+        for (Lstm c : cells) {
+            c.close();
+        }
+    }
+
+    // =====================================================================================
+    // Argument checks and layout helpers
+    // =====================================================================================
+
+    private int[] checkLengths(int[] lengths, int steps, int batch) {
+        int[] n = new int[batch];
+        if (lengths == null) {
+            Arrays.fill(n, steps);
+            return n;
+        }
+        if (lengths.length != batch) {
+            throw new IllegalArgumentException("lengths: expected " + batch + " values (one per sample), was "
+                    + lengths.length);
+        }
+        for (int b = 0; b < batch; b++) {
+            if (lengths[b] < 1 || lengths[b] > steps) {
+                throw new IllegalArgumentException("lengths[" + b + "] must be in [1, T=" + steps + "], was " + lengths[b]);
+            }
+            n[b] = lengths[b];
+        }
+        return n;
+    }
+
+    private void checkInputs(float[] x, int steps, int batch, float[] h0, float[] c0) {
+        Checks.positive("sequence length T", steps);
+        Checks.positive("batch size B", batch);
+        sequence("x", x, steps, batch, config.inputSize(), "I");
+        int states = Checks.product("states [L·D][B][H]", cells.length, batch, config.hiddenSize());
+        Checks.lengthOrNull("h0 [L·D][B][H]", h0, states);
+        Checks.lengthOrNull("c0 [L·D][B][H]", c0, states);
+    }
+
+    private void sequence(String name, float[] a, int steps, int batch, int f, String fname) {
+        if (config.batchFirst()) {
+            Checks.sequence(name + " (batch-first: [B][T][" + fname + "], shown as [T][B][" + fname + "])", a, steps, batch,
+                    f, fname);
+        } else {
+            Checks.sequence(name, a, steps, batch, f, fname);
+        }
+    }
+
+    /**
+     * Time-major copy of a user array, zero at padded steps: dst (t, b) = src (t, b) for t &lt; n[b].
+     */
+    private void toTimeMajor(float[] src, int steps, int batch, int f, int[] n, float[] dst) {
+        boolean bf = config.batchFirst();
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                int d = (t * batch + b) * f;
+                if (t < n[b]) {
+                    int s = bf ? (b * steps + t) * f : d;
+                    System.arraycopy(src, s, dst, d, f);
+                } else {
+                    Arrays.fill(dst, d, d + f, 0f);
+                }
+            }
+        }
+    }
+
+    /** The inverse of {@link #toTimeMajor} (padded steps are copied as they are, i.e. zero). */
+    private void fromTimeMajor(float[] src, int steps, int batch, int f, float[] dst) {
+        if (!config.batchFirst()) {
+            System.arraycopy(src, 0, dst, 0, steps * batch * f);
+            return;
+        }
+        for (int t = 0; t < steps; t++) {
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(src, (t * batch + b) * f, dst, (b * steps + t) * f, f);
+            }
+        }
+    }
+
+    /** dst (t, b) = src (n[b]-1-t, b) for t &lt; n[b], zero after: each sample's prefix reversed. */
+    static void reverse(float[] src, int steps, int batch, int f, int[] n, float[] dst) {
+        for (int b = 0; b < batch; b++) {
+            int len = n[b];
+            for (int t = 0; t < steps; t++) {
+                int d = (t * batch + b) * f;
+                if (t < len) {
+                    System.arraycopy(src, ((len - 1 - t) * batch + b) * f, dst, d, f);
+                } else {
+                    Arrays.fill(dst, d, d + f, 0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * Merges direction d's hidden outputs hs {@code [T][B][H]} (in its own time order) into out
+     * {@code [T][B][O]}; padded steps of out become zero.
+     */
+    private void mergeInto(float[] hs, int d, int steps, int batch, int[] n, float[] out) {
+        int h = config.hiddenSize();
+        int o = config.outputSize();
+        boolean sum = directions == 2 && config.merge() == Merge.SUM;
+        for (int b = 0; b < batch; b++) {
+            int len = n[b];
+            for (int t = 0; t < steps; t++) {
+                int dst = (t * batch + b) * o + (sum ? 0 : d * h);
+                if (t >= len) {
+                    Arrays.fill(out, dst, dst + h, 0f);
+                    continue;
+                }
+                int ts = d == 0 ? t : len - 1 - t;
+                int src = (ts * batch + b) * h;
+                if (sum && d == 1) {
+                    for (int u = 0; u < h; u++) {
+                        out[dst + u] += hs[src + u];
+                    }
+                } else {
+                    System.arraycopy(hs, src, out, dst, h);
+                }
+            }
+        }
+    }
+
+    /** Final (h or c) of direction (l, d): step n[b]-1 of states {@code [T][B][H]} into slot l·D+d. */
+    private void gatherFinal(float[] states, int slot, int batch, int[] n, float[] dst) {
+        int h = config.hiddenSize();
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(states, ((n[b] - 1) * batch + b) * h, dst, (slot * batch + b) * h, h);
+        }
+    }
+
+    private static float[] slot(float[] states, int slot, int bh, float[] buf) {
+        if (states == null) {
+            return null;
+        }
+        System.arraycopy(states, slot * bh, buf, 0, bh);
+        return buf;
+    }
+
+    // =====================================================================================
+    // Training
+    // =====================================================================================
+
+    /** Training buffers for one (T, B). */
+    private final class Work {
+        final int steps;
+        final int batch;
+        int[] n;
+        final float[][] in;     // [L][T·B·I_l] time-major inputs of each layer (after dropout)
+        final float[][] out;    // [L][T·B·O] merged outputs (before dropout)
+        final float[][] mask;   // [L-1][T·B·O] dropout multipliers, or null
+        final float[] hs;       // [T·B·H]
+        final float[] cs;       // [T·B·H]
+        final float[][] rev;    // [2][T·B·F]: reversed inputs of layer 0 (F = I) and of later layers (F = O)
+        final float[] dy;       // [T·B·O]      dL/d merged output of the current layer
+        final float[] dHid;     // [T·B·H]
+        final float[] dCel;     // [T·B·H]
+        final float[][] dIn;    // [2][T·B·F]   dL/d layer input (summed over directions)
+        final float[][] dDir;   // [2][T·B·F]   one direction's share
+        final float[] hN;
+        final float[] cN;
+        final float[] s0;       // [B·H]
+        final float[] s1;       // [B·H]
+        boolean forwardDone;
+
+        Work(int steps, int batch) {
+            this.steps = steps;
+            this.batch = batch;
+            int nl = config.layers();
+            int o = config.outputSize();
+            int h = config.hiddenSize();
+            int maxF = Math.max(config.inputSize(), o);
+            int tb = Checks.product("T·B", steps, batch);
+            Checks.product("network workspace T·B·F", tb, Math.max(maxF, h));
+            in = new float[nl][];
+            out = new float[nl][];
+            mask = new float[Math.max(0, nl - 1)][];
+            for (int l = 0; l < nl; l++) {
+                in[l] = new float[tb * config.layerInput(l)];
+                out[l] = new float[tb * o];
+                if (l < nl - 1 && config.dropout() > 0f) {
+                    mask[l] = new float[tb * o];
+                }
+            }
+            hs = new float[tb * h];
+            cs = new float[tb * h];
+            int other = nl > 1 ? tb * o : 0;
+            rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
+                    new float[directions == 2 ? other : 0]};
+            dy = new float[tb * o];
+            dHid = new float[tb * h];
+            dCel = new float[tb * h];
+            dIn = new float[][] {new float[tb * config.inputSize()], new float[other]};
+            dDir = new float[][] {new float[tb * config.inputSize()], new float[other]};
+            int states = Checks.product("states [L·D][B][H]", cells.length, batch, h);
+            hN = new float[states];
+            cN = new float[states];
+            s0 = new float[batch * h];
+            s1 = new float[batch * h];
+        }
+    }
+
+    /**
+     * Training forward pass: applies dropout between layers (when configured) and keeps what
+     * {@link #backward} needs.
+     *
+     * @param x       inputs {@code [T][B][I]} or {@code [B][T][I]} (read); padded steps are ignored
+     * @param steps   T, &gt; 0
+     * @param batch   B, &gt; 0
+     * @param lengths per-sample lengths in [1, T], or null for all T (read)
+     * @param h0      initial hidden states {@code [L·D][B][H]}, or null for zeros (read)
+     * @param c0      initial cell states {@code [L·D][B][H]}, or null for zeros (read)
+     * @throws IllegalArgumentException for wrong lengths or shapes
+     */
+    public void forward(float[] x, int steps, int batch, int[] lengths, float[] h0, float[] c0) {
+        checkInputs(x, steps, batch, h0, c0);
+        int[] n = checkLengths(lengths, steps, batch);
+        Work w = work;
+        if (w == null || w.steps != steps || w.batch != batch) {
+            work = null;
+            w = new Work(steps, batch);
+            work = w;
+        }
+        w.forwardDone = false;
+        w.n = n;
+        int h = config.hiddenSize();
+        int bh = batch * h;
+        toTimeMajor(x, steps, batch, config.inputSize(), n, w.in[0]);
+        for (int l = 0; l < config.layers(); l++) {
+            int f = config.layerInput(l);
+            for (int d = 0; d < directions; d++) {
+                int slot = l * directions + d;
+                float[] input = w.in[l];
+                if (d == 1) {
+                    input = w.rev[l == 0 ? 0 : 1];
+                    reverse(w.in[l], steps, batch, f, n, input);
+                }
+                Lstm cell = cells[slot];
+                cell.forward(input, steps, batch, slot(h0, slot, bh, w.s0), slot(c0, slot, bh, w.s1));
+                cell.hiddenStates(w.hs);
+                cell.cellStates(w.cs);
+                gatherFinal(w.hs, slot, batch, n, w.hN);
+                gatherFinal(w.cs, slot, batch, n, w.cN);
+                mergeInto(w.hs, d, steps, batch, n, w.out[l]);
+            }
+            if (l + 1 < config.layers()) {
+                float[] next = w.in[l + 1];
+                float[] m = w.mask[l];
+                float[] o = w.out[l];
+                if (m == null) {
+                    System.arraycopy(o, 0, next, 0, o.length);
+                } else {
+                    float keep = 1f - config.dropout();
+                    float scale = 1f / keep;
+                    for (int i = 0; i < m.length; i++) {
+                        m[i] = dropoutRng.nextDouble() < keep ? scale : 0f;
+                        next[i] = o[i] * m[i];
+                    }
+                }
+            }
+        }
+        w.forwardDone = true;
+    }
+
+    private Work requireForward() {
+        Work w = work;
+        if (w == null || !w.forwardDone) {
+            throw new IllegalStateException("no forward pass to read or differentiate; call forward(...) first");
+        }
+        return w;
+    }
+
+    /**
+     * The outputs of the last {@link #forward} at every step (zero at padded steps).
+     *
+     * @param dst {@code [T][B][O]} or {@code [B][T][O]} (overwritten)
+     */
+    public void output(float[] dst) {
+        Work w = requireForward();
+        sequence("output", dst, w.steps, w.batch, outputSize(), "O");
+        fromTimeMajor(w.out[config.layers() - 1], w.steps, w.batch, outputSize(), dst);
+    }
+
+    /**
+     * Each sample's output at its own last step {@code lengths[b]-1}.
+     *
+     * @param dst {@code [B][O]} (overwritten)
+     */
+    public void lastOutput(float[] dst) {
+        Work w = requireForward();
+        int o = outputSize();
+        Checks.length("last output [B][O]", dst, w.batch * o);
+        float[] out = w.out[config.layers() - 1];
+        for (int b = 0; b < w.batch; b++) {
+            System.arraycopy(out, ((w.n[b] - 1) * w.batch + b) * o, dst, b * o, o);
+        }
+    }
+
+    /**
+     * Final hidden states of the last {@link #forward}.
+     *
+     * @param dst {@code [L·D][B][H]} (overwritten)
+     */
+    public void finalHidden(float[] dst) {
+        Work w = requireForward();
+        Checks.length("final hidden [L·D][B][H]", dst, w.hN.length);
+        System.arraycopy(w.hN, 0, dst, 0, dst.length);
+    }
+
+    /**
+     * Final cell states of the last {@link #forward}.
+     *
+     * @param dst {@code [L·D][B][H]} (overwritten)
+     */
+    public void finalCell(float[] dst) {
+        Work w = requireForward();
+        Checks.length("final cell [L·D][B][H]", dst, w.cN.length);
+        System.arraycopy(w.cN, 0, dst, 0, dst.length);
+    }
+
+    /**
+     * Backward through the last {@link #forward}: adds dL/dW and dL/db of every layer into
+     * {@link #parameters()}' gradients (zero them first when starting a step). Once per forward.
+     *
+     * @param dOutput     dL/d output, {@code [T][B][O]} or {@code [B][T][O]}, or null (padded steps ignored)
+     * @param dLastOutput dL/d {@link #lastOutput}, {@code [B][O]}, or null
+     * @param dhN         dL/d final hidden {@code [L·D][B][H]}, or null
+     * @param dcN         dL/d final cell {@code [L·D][B][H]}, or null
+     * @param dx          receives dL/dx in the input layout (zero at padded steps), or null
+     * @param dh0         receives dL/dh0 {@code [L·D][B][H]}, or null
+     * @param dc0         receives dL/dc0 {@code [L·D][B][H]}, or null
+     * @throws IllegalStateException    without a forward since the last backward
+     * @throws IllegalArgumentException for arrays of the wrong length
+     */
+    public void backward(float[] dOutput, float[] dLastOutput, float[] dhN, float[] dcN, float[] dx, float[] dh0,
+                         float[] dc0) {
+        Work w = requireForward();
+        final int steps = w.steps;
+        final int batch = w.batch;
+        final int[] n = w.n;
+        final int h = config.hiddenSize();
+        final int o = outputSize();
+        final int bh = batch * h;
+        final int tb = steps * batch;
+        if (dOutput != null) {
+            sequence("dOutput", dOutput, steps, batch, o, "O");
+        }
+        Checks.lengthOrNull("dLastOutput [B][O]", dLastOutput, batch * o);
+        Checks.lengthOrNull("dhN [L·D][B][H]", dhN, w.hN.length);
+        Checks.lengthOrNull("dcN [L·D][B][H]", dcN, w.cN.length);
+        if (dx != null) {
+            sequence("dx", dx, steps, batch, config.inputSize(), "I");
+        }
+        Checks.lengthOrNull("dh0 [L·D][B][H]", dh0, w.hN.length);
+        Checks.lengthOrNull("dc0 [L·D][B][H]", dc0, w.hN.length);
+        w.forwardDone = false;
+        // dY: gradient with respect to the current layer's merged output, time-major
+        float[] dy = w.dy;
+        if (dOutput != null) {
+            toTimeMajor(dOutput, steps, batch, o, n, dy);
+        } else {
+            Arrays.fill(dy, 0f);
+        }
+        if (dLastOutput != null) {
+            for (int b = 0; b < batch; b++) {
+                int dst = ((n[b] - 1) * batch + b) * o;
+                for (int k = 0; k < o; k++) {
+                    dy[dst + k] += dLastOutput[b * o + k];
+                }
+            }
+        }
+        float[] dHid = w.dHid;
+        float[] dCel = w.dCel;
+        float[] s0 = w.s0;
+        float[] s1 = w.s1;
+        boolean sum = directions == 2 && config.merge() == Merge.SUM;
+        for (int l = config.layers() - 1; l >= 0; l--) {
+            int f = config.layerInput(l);
+            boolean needDx = l > 0 || dx != null;
+            float[] dIn = needDx ? w.dIn[l == 0 ? 0 : 1] : null;
+            float[] dDir = needDx ? w.dDir[l == 0 ? 0 : 1] : null;
+            if (needDx) {
+                Arrays.fill(dIn, 0f);
+            }
+            for (int d = 0; d < directions; d++) {
+                int slot = l * directions + d;
+                Arrays.fill(dHid, 0f);
+                Arrays.fill(dCel, 0f);
+                for (int b = 0; b < batch; b++) {
+                    int len = n[b];
+                    for (int t = 0; t < len; t++) {
+                        int ts = d == 0 ? t : len - 1 - t;
+                        System.arraycopy(dy, (t * batch + b) * o + (sum ? 0 : d * h), dHid, (ts * batch + b) * h, h);
+                    }
+                    int end = ((len - 1) * batch + b) * h;
+                    int src = (slot * batch + b) * h;
+                    if (dhN != null) {
+                        for (int u = 0; u < h; u++) {
+                            dHid[end + u] += dhN[src + u];
+                        }
+                    }
+                    if (dcN != null) {
+                        System.arraycopy(dcN, src, dCel, end, h);
+                    }
+                }
+                cells[slot].backwardSteps(dHid, dCel, dDir, dh0 == null ? null : s0, dc0 == null ? null : s1);
+                if (dh0 != null) {
+                    System.arraycopy(s0, 0, dh0, slot * bh, bh);
+                }
+                if (dc0 != null) {
+                    System.arraycopy(s1, 0, dc0, slot * bh, bh);
+                }
+                if (needDx) {
+                    for (int b = 0; b < batch; b++) {
+                        int len = n[b];
+                        for (int t = 0; t < len; t++) {
+                            int ts = d == 0 ? t : len - 1 - t;
+                            int dst = (t * batch + b) * f;
+                            int srcI = (ts * batch + b) * f;
+                            for (int k = 0; k < f; k++) {
+                                dIn[dst + k] += dDir[srcI + k];
+                            }
+                        }
+                    }
+                }
+            }
+            if (l > 0) {
+                float[] m = w.mask[l - 1];
+                for (int i = 0; i < dy.length; i++) {
+                    dy[i] = m == null ? dIn[i] : dIn[i] * m[i];
+                }
+            } else if (dx != null) {
+                fromTimeMajor(dIn, steps, batch, f, dx);
+            }
+        }
+    }
+
+    /** The dropout multipliers between layer l and l+1 of the last forward (tests). */
+    float[] dropoutMask(int l) {
+        return requireForwardForMask().mask[l];
+    }
+
+    private Work requireForwardForMask() {
+        if (work == null) {
+            throw new IllegalStateException("no forward pass");
+        }
+        return work;
+    }
+
+    // =====================================================================================
+    // Inference
+    // =====================================================================================
+
+    /**
+     * Inference over whole sequences (no dropout). Thread-safe: each call has its own workspace,
+     * allocated per call; for allocation-free repeated calls use a {@link Session}.
+     *
+     * @param x       inputs {@code [T][B][I]} or {@code [B][T][I]} (read)
+     * @param steps   T, &gt; 0
+     * @param batch   B, &gt; 0
+     * @param lengths per-sample lengths in [1, T], or null for all T (read)
+     * @param h0      initial hidden states {@code [L·D][B][H]}, or null for zeros (read)
+     * @param c0      initial cell states {@code [L·D][B][H]}, or null for zeros (read)
+     * @param output  receives the outputs {@code [T][B][O]} or {@code [B][T][O]} (zero at padded
+     *                steps), or null
+     * @param hN      receives the final hidden states {@code [L·D][B][H]}, or null
+     * @param cN      receives the final cell states {@code [L·D][B][H]}, or null
+     * @throws IllegalArgumentException for wrong lengths or shapes
+     */
+    public void infer(float[] x, int steps, int batch, int[] lengths, float[] h0, float[] c0, float[] output,
+                      float[] hN, float[] cN) {
+        checkInputs(x, steps, batch, h0, c0);
+        int[] n = checkLengths(lengths, steps, batch);
+        int h = config.hiddenSize();
+        int o = outputSize();
+        int bh = batch * h;
+        if (output != null) {
+            sequence("output", output, steps, batch, o, "O");
+        }
+        int states = cells.length * bh;
+        Checks.lengthOrNull("hN [L·D][B][H]", hN, states);
+        Checks.lengthOrNull("cN [L·D][B][H]", cN, states);
+        int tb = Checks.product("T·B", steps, batch);
+        // chunk boundaries: the distinct lengths, so each sample's final state can be read as it ends
+        TreeSet<Integer> ends = new TreeSet<>();
+        for (int v : n) {
+            ends.add(v);
+        }
+        ends.add(steps);
+        float[] in = new float[Checks.product("input", tb, config.inputSize())];
+        toTimeMajor(x, steps, batch, config.inputSize(), n, in);
+        float[] out = new float[Checks.product("output", tb, o)];
+        float[] hs = new float[Checks.product("hidden", tb, h)];
+        float[] rev = null;
+        float[] hBuf = new float[bh];
+        float[] cBuf = new float[bh];
+        float[] s0 = new float[bh];
+        float[] s1 = new float[bh];
+        for (int l = 0; l < config.layers(); l++) {
+            int f = config.layerInput(l);
+            for (int d = 0; d < directions; d++) {
+                int slot = l * directions + d;
+                float[] input = in;
+                if (d == 1) {
+                    if (rev == null || rev.length != in.length) {
+                        rev = new float[in.length];
+                    }
+                    reverse(in, steps, batch, f, n, rev);
+                    input = rev;
+                }
+                Lstm cell = cells[slot];
+                LstmState st = cell.newState(batch);
+                if (h0 != null || c0 != null) {
+                    st.set(h0 == null ? new float[bh] : slot(h0, slot, bh, s0), c0 == null ? new float[bh] : slot(c0, slot, bh, s1));
+                }
+                int t0 = 0;
+                for (int end : ends) {
+                    int len = end - t0;
+                    float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
+                    float[] hc = new float[len * bh];
+                    cell.infer(xc, len, st, hc);
+                    System.arraycopy(hc, 0, hs, t0 * bh, hc.length);
+                    if (hN != null || cN != null) {
+                        st.hidden(hBuf);
+                        st.cell(cBuf);
+                        for (int b = 0; b < batch; b++) {
+                            if (n[b] == end) {
+                                if (hN != null) {
+                                    System.arraycopy(hBuf, b * h, hN, (slot * batch + b) * h, h);
+                                }
+                                if (cN != null) {
+                                    System.arraycopy(cBuf, b * h, cN, (slot * batch + b) * h, h);
+                                }
+                            }
+                        }
+                    }
+                    t0 = end;
+                }
+                mergeInto(hs, d, steps, batch, n, out);
+            }
+            if (l + 1 < config.layers()) {
+                in = out;
+                out = new float[tb * o];
+            }
+        }
+        if (output != null) {
+            fromTimeMajor(out, steps, batch, o, output);
+        }
+    }
+
+    /**
+     * A streaming session over {@code streams} independent sequences (unidirectional networks).
+     *
+     * @param streams S, the number of streams advanced together, &gt; 0
+     * @return a new session at the zero state, owned by the caller
+     * @throws IllegalStateException for a bidirectional network (its reverse direction needs the
+     *                               whole sequence; use {@link #infer})
+     */
+    public Session newSession(int streams) {
+        Checks.positive("streams", streams);
+        if (directions == 2) {
+            throw new IllegalStateException("a bidirectional network cannot stream: its reverse direction needs the whole"
+                    + " sequence; use infer(...)");
+        }
+        return new Session(streams);
+    }
+
+    /**
+     * The running (h, c) of S streams through every layer, advanced a step or a chunk at a time
+     * with the same results as {@link #infer} over the whole sequence. Inputs and outputs follow
+     * the network's layout ({@code [T][S][F]} or {@code [S][T][F]}). A session is used by one
+     * thread at a time; any number of sessions may run concurrently on one network. Advancing by
+     * the same chunk length repeatedly allocates nothing.
+     */
+    public final class Session {
+        private final int streams;
+        private final LstmState[] states;
+        private int bufSteps = -1;
+        private float[][] bufs;   // [L+1]: time-major input of each layer, output of the last
+        private float[] tmp;
+
+        private Session(int streams) {
+            this.streams = streams;
+            states = new LstmState[cells.length];
+            for (int i = 0; i < cells.length; i++) {
+                states[i] = cells[i].newState(streams);
+            }
+        }
+
+        /** @return S */
+        public int streams() {
+            return streams;
+        }
+
+        /**
+         * Advances every stream by {@code steps} steps.
+         *
+         * @param x      inputs {@code [T][S][I]} or {@code [S][T][I]} (read)
+         * @param steps  T, &gt; 0
+         * @param output receives the outputs {@code [T][S][H]} or {@code [S][T][H]}, or null
+         */
+        public void step(float[] x, int steps, float[] output) {
+            Checks.positive("steps", steps);
+            sequence("x", x, steps, streams, config.inputSize(), "I");
+            if (output != null) {
+                sequence("output", output, steps, streams, outputSize(), "H");
+            }
+            if (bufSteps != steps) {
+                bufs = new float[config.layers() + 1][];
+                for (int l = 0; l <= config.layers(); l++) {
+                    int f = l == 0 ? config.inputSize() : config.hiddenSize();
+                    bufs[l] = new float[Checks.product("chunk", steps, streams, f)];
+                }
+                bufSteps = steps;
+            }
+            float[] in = bufs[0];
+            if (config.batchFirst()) {
+                int f = config.inputSize();
+                for (int t = 0; t < steps; t++) {
+                    for (int b = 0; b < streams; b++) {
+                        System.arraycopy(x, (b * steps + t) * f, in, (t * streams + b) * f, f);
+                    }
+                }
+            } else {
+                System.arraycopy(x, 0, in, 0, in.length);
+            }
+            for (int l = 0; l < config.layers(); l++) {
+                cells[l].infer(bufs[l], steps, states[l], bufs[l + 1]);
+            }
+            if (output != null) {
+                fromTimeMajor(bufs[config.layers()], steps, streams, config.hiddenSize(), output);
+            }
+        }
+
+        /** Resets every stream to the zero state. */
+        public void reset() {
+            for (LstmState s : states) {
+                s.reset();
+            }
+        }
+
+        /**
+         * Resets one stream to the zero state (the others keep theirs).
+         *
+         * @param stream index in [0, S)
+         */
+        public void reset(int stream) {
+            if (stream < 0 || stream >= streams) {
+                throw new IllegalArgumentException("stream must be in [0, " + streams + "), was " + stream);
+            }
+            for (LstmState s : states) {
+                s.resetColumn(stream);
+            }
+        }
+
+        /**
+         * Copies the hidden states of every layer out.
+         *
+         * @param dst {@code [L][S][H]} (overwritten)
+         */
+        public void hidden(float[] dst) {
+            copy(dst, true);
+        }
+
+        /**
+         * Copies the cell states of every layer out.
+         *
+         * @param dst {@code [L][S][H]} (overwritten)
+         */
+        public void cell(float[] dst) {
+            copy(dst, false);
+        }
+
+        private void copy(float[] dst, boolean hidden) {
+            int sh = streams * config.hiddenSize();
+            Checks.length((hidden ? "hidden" : "cell") + " [L][S][H]", dst, states.length * sh);
+            if (tmp == null) {
+                tmp = new float[sh];
+            }
+            for (int l = 0; l < states.length; l++) {
+                if (hidden) {
+                    states[l].hidden(tmp);
+                } else {
+                    states[l].cell(tmp);
+                }
+                System.arraycopy(tmp, 0, dst, l * sh, sh);
+            }
+        }
+
+        /**
+         * Sets the state of every layer.
+         *
+         * @param hidden {@code [L][S][H]} (read)
+         * @param cell   {@code [L][S][H]} (read)
+         */
+        public void set(float[] hidden, float[] cell) {
+            int sh = streams * config.hiddenSize();
+            Checks.length("hidden [L][S][H]", hidden, states.length * sh);
+            Checks.length("cell [L][S][H]", cell, states.length * sh);
+            for (int l = 0; l < states.length; l++) {
+                states[l].set(Arrays.copyOfRange(hidden, l * sh, (l + 1) * sh), Arrays.copyOfRange(cell, l * sh, (l + 1) * sh));
+            }
+        }
+    }
+
+    // =====================================================================================
+    // Interop: PyTorch names, Keras layout
+    // =====================================================================================
+
+    private static String suffix(int l, int d) {
+        return "_l" + l + (d == 1 ? "_reverse" : "");
+    }
+
+    /**
+     * The parameters as PyTorch {@code nn.LSTM} state_dict tensors: {@code weight_ih_l<k>} (4H, I_k),
+     * {@code weight_hh_l<k>} (4H, H), {@code bias_ih_l<k>} (4H, the fused bias), {@code bias_hh_l<k>}
+     * (4H, zeros), with {@code _reverse} for the reverse direction.
+     *
+     * @param prefix name prefix such as {@code "lstm."}, or ""
+     * @return new tensors, in PyTorch's order
+     */
+    public Map<String, SafeTensors.Tensor> toPyTorch(String prefix) {
+        String p = prefix == null ? "" : prefix;
+        int h = config.hiddenSize();
+        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
+        for (int l = 0; l < config.layers(); l++) {
+            for (int d = 0; d < directions; d++) {
+                int in = config.layerInput(l);
+                int k = in + h;
+                float[] w = new float[4 * h * k];
+                float[] b = new float[4 * h];
+                params.get(prefix(l, d) + "weight", w);
+                params.get(prefix(l, d) + "bias", b);
+                float[] wih = new float[4 * h * in];
+                float[] whh = new float[4 * h * h];
+                for (int r = 0; r < 4 * h; r++) {
+                    System.arraycopy(w, r * k, wih, r * in, in);
+                    System.arraycopy(w, r * k + in, whh, r * h, h);
+                }
+                String s = suffix(l, d);
+                t.put(p + "weight_ih" + s, SafeTensors.Tensor.of(wih, 4 * h, in));
+                t.put(p + "weight_hh" + s, SafeTensors.Tensor.of(whh, 4 * h, h));
+                t.put(p + "bias_ih" + s, SafeTensors.Tensor.of(b, 4 * h));
+                t.put(p + "bias_hh" + s, SafeTensors.Tensor.of(new float[4 * h], 4 * h));
+            }
+        }
+        return t;
+    }
+
+    /**
+     * Loads PyTorch {@code nn.LSTM} state_dict tensors (see {@link #toPyTorch}). Tensors whose name
+     * does not start with {@code prefix} are ignored (e.g. a head's {@code fc.weight}).
+     *
+     * @param tensors the tensors, e.g. {@link SafeTensors#read}'s
+     * @param prefix  name prefix such as {@code "lstm."}, or ""
+     * @throws IllegalArgumentException naming a missing tensor, an unknown one under the prefix, or
+     *                                  a shape that does not match this network
+     */
+    public void loadPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix) {
+        String p = prefix == null ? "" : prefix;
+        int h = config.hiddenSize();
+        List<String> expected = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (int l = 0; l < config.layers(); l++) {
+            for (int d = 0; d < directions; d++) {
+                for (String kind : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+                    String name = p + kind + suffix(l, d);
+                    expected.add(name);
+                    if (!tensors.containsKey(name)) {
+                        missing.add(name);
+                    }
+                }
+            }
+        }
+        for (String k : tensors.keySet()) {
+            if (k.startsWith(p) && !expected.contains(k)) {
+                throw new IllegalArgumentException("unknown tensor " + k + " for a " + describe() + " (expected " + expected
+                        + ")");
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("missing tensors " + missing + " for a " + describe());
+        }
+        List<float[][]> staged = new ArrayList<>();
+        for (int l = 0; l < config.layers(); l++) {
+            for (int d = 0; d < directions; d++) {
+                int in = config.layerInput(l);
+                String s = suffix(l, d);
+                float[] wih = shaped(tensors, p + "weight_ih" + s, 4L * h, in);
+                float[] whh = shaped(tensors, p + "weight_hh" + s, 4L * h, h);
+                float[] bih = shaped(tensors, p + "bias_ih" + s, 4L * h);
+                float[] bhh = shaped(tensors, p + "bias_hh" + s, 4L * h);
+                int k = in + h;
+                float[] w = new float[4 * h * k];
+                float[] b = new float[4 * h];
+                for (int r = 0; r < 4 * h; r++) {
+                    System.arraycopy(wih, r * in, w, r * k, in);
+                    System.arraycopy(whh, r * h, w, r * k + in, h);
+                    b[r] = bih[r] + bhh[r];
+                }
+                staged.add(new float[][] {w, b});
+            }
+        }
+        int i = 0;
+        for (int l = 0; l < config.layers(); l++) {
+            for (int d = 0; d < directions; d++) {
+                float[][] wb = staged.get(i++);
+                params.set(prefix(l, d) + "weight", wb[0]);
+                params.set(prefix(l, d) + "bias", wb[1]);
+            }
+        }
+    }
+
+    private static float[] shaped(Map<String, SafeTensors.Tensor> tensors, String name, long... shape) {
+        SafeTensors.Tensor t = tensors.get(name);
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(t.shape()) + ", expected "
+                    + Arrays.toString(shape));
+        }
+        return t.data();
+    }
+
+    private String describe() {
+        return "network with I=" + config.inputSize() + ", H=" + config.hiddenSize() + ", " + config.layers() + " layer(s)"
+                + (directions == 2 ? ", bidirectional" : "");
+    }
+
+    /**
+     * The configuration of PyTorch {@code nn.LSTM} tensors (sizes, layers, bidirectional), read from
+     * the names and shapes alone.
+     *
+     * @param tensors    the tensors
+     * @param prefix     name prefix such as {@code "lstm."}, or ""
+     * @param batchFirst the layout to use
+     * @return the configuration (merge CONCAT, dropout 0)
+     * @throws IllegalArgumentException if no {@code weight_ih_l0} / {@code weight_hh_l0} is found
+     */
+    public static Config configOfPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix, boolean batchFirst) {
+        String p = prefix == null ? "" : prefix;
+        SafeTensors.Tensor wih = tensors.get(p + "weight_ih_l0");
+        SafeTensors.Tensor whh = tensors.get(p + "weight_hh_l0");
+        if (wih == null || whh == null) {
+            throw new IllegalArgumentException("no " + p + "weight_ih_l0 / " + p + "weight_hh_l0 among " + tensors.keySet());
+        }
+        if (wih.shape().length != 2 || whh.shape().length != 2 || whh.shape()[0] % 4 != 0
+                || whh.shape()[0] != 4 * whh.shape()[1] || wih.shape()[0] != whh.shape()[0]
+                || wih.shape()[1] > Integer.MAX_VALUE || whh.shape()[1] > 1 << 20) {
+            throw new IllegalArgumentException(p + "weight_ih_l0 " + Arrays.toString(wih.shape()) + " and " + p
+                    + "weight_hh_l0 " + Arrays.toString(whh.shape()) + " are not (4H, I) and (4H, H)");
+        }
+        int layers = 0;
+        while (tensors.containsKey(p + "weight_ih_l" + layers)) {
+            layers++;
+        }
+        boolean bi = tensors.containsKey(p + "weight_ih_l0_reverse");
+        return new Config((int) wih.shape()[1], (int) whh.shape()[1], layers, bi, Merge.CONCAT, 0f, batchFirst);
+    }
+
+    /**
+     * Sets one layer-direction from Keras' LSTM layout: {@code kernel (I, 4H)},
+     * {@code recurrent_kernel (H, 4H)}, {@code bias (4H)}, gate columns i, f, c, o (the same order
+     * as here), row-major as {@code numpy} stores them.
+     *
+     * @param layer           l in [0, L)
+     * @param reverse         the reverse direction (Keras' {@code backward_layer})
+     * @param kernel          {@code [I_l][4H]} (read)
+     * @param recurrentKernel {@code [H][4H]} (read)
+     * @param bias            {@code [4H]} (read), or null for zeros
+     */
+    public void setKerasWeights(int layer, boolean reverse, float[] kernel, float[] recurrentKernel, float[] bias) {
+        checkLayer(layer, reverse);
+        int h = config.hiddenSize();
+        int in = config.layerInput(layer);
+        int k = in + h;
+        Checks.length("Keras kernel (I, 4H)", kernel, in * 4 * h);
+        Checks.length("Keras recurrent_kernel (H, 4H)", recurrentKernel, h * 4 * h);
+        Checks.lengthOrNull("Keras bias (4H)", bias, 4 * h);
+        float[] w = new float[4 * h * k];
+        for (int r = 0; r < 4 * h; r++) {
+            for (int i = 0; i < in; i++) {
+                w[r * k + i] = kernel[i * 4 * h + r];
+            }
+            for (int u = 0; u < h; u++) {
+                w[r * k + in + u] = recurrentKernel[u * 4 * h + r];
+            }
+        }
+        int d = reverse ? 1 : 0;
+        params.set(prefix(layer, d) + "weight", w);
+        params.set(prefix(layer, d) + "bias", bias == null ? new float[4 * h] : bias.clone());
+    }
+
+    // =====================================================================================
+    // Model files
+    // =====================================================================================
+
+    /** Metadata value of {@code format} in a network file. */
+    public static final String FORMAT = "vlstm.LstmNetwork";
+    /** The format version this build writes and reads. */
+    public static final String FORMAT_VERSION = "1";
+    private static final String TENSOR_PREFIX = "lstm.";
+    private static final String ADAM_M = "optimizer.adam.m";
+    private static final String ADAM_V = "optimizer.adam.v";
+    private static final String ADAM_STEP = "optimizer.adam.step";
+
+    /**
+     * Saves configuration and weights as safetensors (PyTorch names under {@code lstm.}, so
+     * {@code nn.LSTM} loads them after stripping the prefix), replacing {@code file} atomically.
+     *
+     * @param file      destination
+     * @param optimizer Adam state to include, or null
+     * @throws IOException if it cannot be written
+     */
+    public void save(Path file, Adam optimizer) throws IOException {
+        Map<String, SafeTensors.Tensor> t = toPyTorch(TENSOR_PREFIX);
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        meta.put("format_version", FORMAT_VERSION);
+        meta.put("input_size", Integer.toString(config.inputSize()));
+        meta.put("hidden_size", Integer.toString(config.hiddenSize()));
+        meta.put("num_layers", Integer.toString(config.layers()));
+        meta.put("bidirectional", Boolean.toString(config.bidirectional()));
+        meta.put("merge", config.merge().name());
+        meta.put("dropout", Float.toString(config.dropout()));
+        meta.put("batch_first", Boolean.toString(config.batchFirst()));
+        meta.put("gate_order", "i,f,g,o");
+        if (optimizer != null && optimizer.steps() > 0) {
+            float[][] mv = optimizer.moments();
+            if (mv[0].length != params.size()) {
+                throw new IllegalArgumentException("the optimizer holds " + mv[0].length + " moments, the network "
+                        + params.size() + " parameters: not this network's optimizer");
+            }
+            t.put(ADAM_M, SafeTensors.Tensor.of(mv[0], mv[0].length));
+            t.put(ADAM_V, SafeTensors.Tensor.of(mv[1], mv[1].length));
+            meta.put(ADAM_STEP, Long.toString(optimizer.steps()));
+        }
+        SafeTensors.write(file, t, meta);
+    }
+
+    /**
+     * Loads a file written by {@link #save} (or a PyTorch {@code nn.LSTM} state_dict saved with
+     * a {@code lstm.} prefix, whose configuration is read from the tensor shapes).
+     *
+     * @param file      the file
+     * @param threads   worker threads of each layer
+     * @param optimizer receives the saved Adam state, if the file has it; or null
+     * @return the network
+     * @throws FormatException naming the problem: another format, an unsupported version,
+     *                         metadata that disagrees with the tensors, missing or unknown tensors
+     * @throws IOException     if it cannot be read
+     */
+    public static LstmNetwork load(Path file, int threads, Adam optimizer) throws IOException {
+        SafeTensors.Content c = SafeTensors.read(file);
+        String name = String.valueOf(file);
+        Map<String, String> meta = c.metadata();
+        String format = meta.get("format");
+        if (format != null && !FORMAT.equals(format)) {
+            throw new FormatException(name, "metadata says format " + format + ", expected " + FORMAT);
+        }
+        String version = meta.get("format_version");
+        if (format != null && !FORMAT_VERSION.equals(version)) {
+            throw new FormatException(name, "format version " + version + " is not supported (this build reads "
+                    + FORMAT_VERSION + ")");
+        }
+        Map<String, SafeTensors.Tensor> lstmTensors = new LinkedHashMap<>();
+        for (Map.Entry<String, SafeTensors.Tensor> e : c.tensors().entrySet()) {
+            if (e.getKey().startsWith(TENSOR_PREFIX)) {
+                lstmTensors.put(e.getKey(), e.getValue());
+            } else if (!e.getKey().equals(ADAM_M) && !e.getKey().equals(ADAM_V)) {
+                throw new FormatException(name, "unknown tensor " + e.getKey());
+            }
+        }
+        Config cfg;
+        try {
+            Config shapes = configOfPyTorch(lstmTensors, TENSOR_PREFIX, false);
+            if (format == null) {
+                cfg = shapes;
+            } else {
+                cfg = new Config(metaInt(name, meta, "input_size"), metaInt(name, meta, "hidden_size"),
+                        metaInt(name, meta, "num_layers"), metaBool(name, meta, "bidirectional"),
+                        metaMerge(name, meta), metaFloat(name, meta, "dropout"), metaBool(name, meta, "batch_first"));
+                if (cfg.inputSize() != shapes.inputSize() || cfg.hiddenSize() != shapes.hiddenSize()
+                        || cfg.layers() != shapes.layers() || cfg.bidirectional() != shapes.bidirectional()) {
+                    throw new FormatException(name, "metadata says I=" + cfg.inputSize() + ", H=" + cfg.hiddenSize() + ", "
+                            + cfg.layers() + " layer(s), bidirectional=" + cfg.bidirectional() + " but the tensors have I="
+                            + shapes.inputSize() + ", H=" + shapes.hiddenSize() + ", " + shapes.layers()
+                            + " layer(s), bidirectional=" + shapes.bidirectional());
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(name, e.getMessage());
+        }
+        LstmNetwork net = of(cfg, threads, 1);
+        try {
+            net.loadPyTorch(lstmTensors, TENSOR_PREFIX);
+            SafeTensors.Tensor m = c.tensors().get(ADAM_M);
+            SafeTensors.Tensor v = c.tensors().get(ADAM_V);
+            if (optimizer != null && m != null && v != null) {
+                if (m.data().length != net.params.size() || v.data().length != net.params.size()) {
+                    throw new FormatException(name, "optimizer state has " + m.data().length + " values, the network "
+                            + net.params.size() + " parameters");
+                }
+                long step;
+                try {
+                    step = Long.parseLong(meta.getOrDefault(ADAM_STEP, "0"));
+                } catch (NumberFormatException e) {
+                    throw new FormatException(name, "bad " + ADAM_STEP + " metadata: " + meta.get(ADAM_STEP));
+                }
+                optimizer.restore(step, m.data(), v.data());
+            }
+        } catch (IllegalArgumentException e) {
+            net.close();
+            throw new FormatException(name, e.getMessage());
+        } catch (FormatException e) {
+            net.close();
+            throw e;
+        }
+        return net;
+    }
+
+    private static String metaValue(String name, Map<String, String> meta, String key) throws FormatException {
+        String v = meta.get(key);
+        if (v == null) {
+            throw new FormatException(name, "metadata " + key + " is missing");
+        }
+        return v;
+    }
+
+    private static int metaInt(String name, Map<String, String> meta, String key) throws FormatException {
+        String v = metaValue(name, meta, key);
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new FormatException(name, "metadata " + key + "=" + v + " is not an integer");
+        }
+    }
+
+    private static float metaFloat(String name, Map<String, String> meta, String key) throws FormatException {
+        String v = metaValue(name, meta, key);
+        try {
+            return Float.parseFloat(v);
+        } catch (NumberFormatException e) {
+            throw new FormatException(name, "metadata " + key + "=" + v + " is not a number");
+        }
+    }
+
+    private static boolean metaBool(String name, Map<String, String> meta, String key) throws FormatException {
+        String v = metaValue(name, meta, key);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new FormatException(name, "metadata " + key + "=" + v + " is not true or false");
+        }
+        return Boolean.parseBoolean(v);
+    }
+
+    private static Merge metaMerge(String name, Map<String, String> meta) throws FormatException {
+        String v = metaValue(name, meta, "merge");
+        try {
+            return Merge.valueOf(v);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(name, "metadata merge=" + v + " is not one of " + Arrays.toString(Merge.values()));
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.vlstm;
+
+/**
+ * A plain double-precision multi-layer, bidirectional LSTM with per-sample lengths, written
+ * independently of {@link LstmNetwork}: each direction walks each sample's own valid steps (the
+ * reverse one from lengths[b]-1 down to 0) and simply skips padded steps.
+ */
+final class ReferenceNetwork {
+    final int in;
+    final int hid;
+    final int layers;
+    final int dirs;
+    final boolean sum;
+    /** Per slot l·D+d: W [4H][F_l + H] row-major, then b [4H]. */
+    final double[][] w;
+    final double[][] b;
+
+    ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum) {
+        this.in = in;
+        this.hid = hid;
+        this.layers = layers;
+        this.dirs = bidirectional ? 2 : 1;
+        this.sum = sum;
+        w = new double[layers * dirs][];
+        b = new double[layers * dirs][];
+        for (int l = 0; l < layers; l++) {
+            for (int d = 0; d < dirs; d++) {
+                w[l * dirs + d] = new double[4 * hid * (inputOf(l) + hid)];
+                b[l * dirs + d] = new double[4 * hid];
+            }
+        }
+    }
+
+    int outputSize() {
+        return dirs == 2 && !sum ? 2 * hid : hid;
+    }
+
+    int inputOf(int l) {
+        return l == 0 ? in : outputSize();
+    }
+
+    /** Copies the engine's parameters. */
+    static ReferenceNetwork of(LstmNetwork net) {
+        LstmNetwork.Config c = net.config();
+        ReferenceNetwork r = new ReferenceNetwork(c.inputSize(), c.hiddenSize(), c.layers(), c.bidirectional(),
+                c.merge() == LstmNetwork.Merge.SUM);
+        for (int l = 0; l < c.layers(); l++) {
+            for (int d = 0; d < r.dirs; d++) {
+                Lstm cell = net.layer(l, d == 1);
+                float[] wf = new float[cell.weightView().size()];
+                float[] bf = new float[cell.biasView().size()];
+                net.parameters().get(cell.weightView().name(), wf);
+                net.parameters().get(cell.biasView().name(), bf);
+                r.w[l * r.dirs + d] = ReferenceLstm.toDouble(wf);
+                r.b[l * r.dirs + d] = ReferenceLstm.toDouble(bf);
+            }
+        }
+        return r;
+    }
+
+    static final class Result {
+        double[] out;    // [T][B][O] time-major, zero at padded steps
+        double[] last;   // [B][O]
+        double[] hN;     // [L·D][B][H]
+        double[] cN;
+    }
+
+    /**
+     * @param x     time-major [T][B][I]
+     * @param masks per layer l < L-1: dropout multipliers [T][B][O], or null
+     */
+    Result run(double[] x, int steps, int batch, int[] n, double[] h0, double[] c0, float[][] masks) {
+        int o = outputSize();
+        Result r = new Result();
+        r.hN = new double[layers * dirs * batch * hid];
+        r.cN = new double[layers * dirs * batch * hid];
+        double[] input = x;
+        double[] out = null;
+        for (int l = 0; l < layers; l++) {
+            int f = inputOf(l);
+            out = new double[steps * batch * o];
+            for (int d = 0; d < dirs; d++) {
+                int slot = l * dirs + d;
+                double[] wl = w[slot];
+                double[] bl = b[slot];
+                int k = f + hid;
+                for (int s = 0; s < batch; s++) {
+                    double[] h = new double[hid];
+                    double[] c = new double[hid];
+                    for (int u = 0; u < hid; u++) {
+                        h[u] = h0 == null ? 0 : h0[(slot * batch + s) * hid + u];
+                        c[u] = c0 == null ? 0 : c0[(slot * batch + s) * hid + u];
+                    }
+                    for (int step = 0; step < n[s]; step++) {
+                        int t = d == 0 ? step : n[s] - 1 - step;
+                        double[] z = new double[4 * hid];
+                        for (int row = 0; row < 4 * hid; row++) {
+                            double acc = bl[row];
+                            for (int i = 0; i < f; i++) {
+                                acc += wl[row * k + i] * input[(t * batch + s) * f + i];
+                            }
+                            for (int u = 0; u < hid; u++) {
+                                acc += wl[row * k + f + u] * h[u];
+                            }
+                            z[row] = acc;
+                        }
+                        for (int u = 0; u < hid; u++) {
+                            double ig = ReferenceLstm.sigmoid(z[u]);
+                            double fg = ReferenceLstm.sigmoid(z[hid + u]);
+                            double gg = Math.tanh(z[2 * hid + u]);
+                            double og = ReferenceLstm.sigmoid(z[3 * hid + u]);
+                            c[u] = fg * c[u] + ig * gg;
+                            h[u] = og * Math.tanh(c[u]);
+                        }
+                        int dst = (t * batch + s) * o + (sum ? 0 : d * hid);
+                        for (int u = 0; u < hid; u++) {
+                            out[dst + u] += h[u];
+                        }
+                    }
+                    for (int u = 0; u < hid; u++) {
+                        r.hN[(slot * batch + s) * hid + u] = h[u];
+                        r.cN[(slot * batch + s) * hid + u] = c[u];
+                    }
+                }
+            }
+            if (l + 1 < layers) {
+                double[] next = new double[out.length];
+                for (int i = 0; i < out.length; i++) {
+                    next[i] = masks == null || masks[l] == null ? out[i] : out[i] * masks[l][i];
+                }
+                input = next;
+            }
+        }
+        r.out = out;
+        r.last = new double[batch * o];
+        for (int s = 0; s < batch; s++) {
+            System.arraycopy(out, ((n[s] - 1) * batch + s) * o, r.last, s * o, o);
+        }
+        return r;
+    }
+}
