@@ -10,7 +10,9 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.tools.JavaCompiler;
@@ -18,40 +20,67 @@ import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The README's "use the engine from your code" example compiles and runs. */
+/** Every ```java example in the README compiles and runs (and some print what the README says). */
 class ReadmeExampleTest {
 
     @TempDir
     Path tmp;
 
+    /** What some examples must print (a line containing the text). */
+    static final Map<String, String> EXPECTED = Map.of(
+            "Bidirectional", "outputs per step: 8 and 4",
+            "BatchFirst", "same final states: true",
+            "VariableLength", "output at a padded step: 0.0",
+            "SharedModel", "32 concurrent calls done",
+            "PyTorchWeights", "2 layers, bidirectional true, 16 tensors",
+            "NpyArrays", "2x3, last 6.0",
+            "ModelFiles", "Adam step 1");
+
     @Test
-    void readmeJavaExampleCompilesAndRuns() throws Exception {
+    void everyReadmeJavaExampleCompilesAndRuns() throws Exception {
         String readme = Files.readString(Path.of("..", "README.md"));
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(readme);
-        assertThat(m.find()).as("README has a ```java block").isTrue();
-        String source = m.group(1);
-        Matcher cls = Pattern.compile("public class (\\w+)").matcher(source);
-        assertThat(cls.find()).isTrue();
-        Path file = tmp.resolve(cls.group(1) + ".java");
+        List<String> names = new ArrayList<>();
+        while (m.find()) {
+            String source = m.group(1);
+            Matcher cls = Pattern.compile("public class (\\w+)").matcher(source);
+            assertThat(cls.find()).as("a public class in %s", source).isTrue();
+            String name = cls.group(1);
+            names.add(name);
+            List<String> lines = compileAndRun(name, source);
+            assertThat(lines).as(name + " prints something").isNotEmpty();
+            if (name.equals("Hello")) {
+                assertThat(lines).hasSize(4);
+                assertThat(lines.get(0)).startsWith("step 10  loss ");
+                assertThat(lines.get(3)).startsWith("first predictions: ");
+            }
+            if (EXPECTED.containsKey(name)) {
+                assertThat(lines).as(name).anyMatch(l -> l.contains(EXPECTED.get(name)));
+            }
+        }
+        assertThat(names).contains("Hello").containsAll(EXPECTED.keySet()).doesNotHaveDuplicates();
+    }
+
+    private List<String> compileAndRun(String name, String source) throws Exception {
+        Path dir = tmp.resolve(name);
+        Files.createDirectories(dir);
+        Path file = dir.resolve(name + ".java");
         Files.writeString(file, source);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         ByteArrayOutputStream diag = new ByteArrayOutputStream();
         int rc = javac.run(null, diag, diag, "--release", "17", "-cp", System.getProperty("java.class.path"),
-                "-d", tmp.toString(), file.toString());
-        assertThat(rc).as(diag.toString(StandardCharsets.UTF_8)).isZero();
+                "-d", dir.toString(), file.toString());
+        assertThat(rc).as(name + ": " + diag.toString(StandardCharsets.UTF_8)).isZero();
 
         PrintStream old = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (URLClassLoader loader = new URLClassLoader(new URL[] {tmp.toUri().toURL()}, getClass().getClassLoader())) {
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, getClass().getClassLoader())) {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            Method main = loader.loadClass(cls.group(1)).getMethod("main", String[].class);
+            Method main = loader.loadClass(name).getMethod("main", String[].class);
             main.invoke(null, (Object) new String[0]);
         } finally {
             System.setOut(old);
         }
-        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-        assertThat(lines).hasSize(4);
-        assertThat(lines.get(0)).startsWith("step 10  loss ");
-        assertThat(lines.get(3)).startsWith("first predictions: ");
+        return out.toString(StandardCharsets.UTF_8).lines().toList();
     }
 }
