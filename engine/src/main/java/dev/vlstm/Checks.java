@@ -22,7 +22,13 @@ final class Checks {
                 for (int i = 0; i < factors.length; i++) {
                     sb.append(i == 0 ? "" : "×").append(factors[i]);
                 }
-                throw new IllegalArgumentException(what + " of " + sb + " elements exceeds the Java array limit");
+                double all = 1;
+                for (int g : factors) {
+                    all *= g;
+                }
+                throw new IllegalArgumentException(what + " of " + sb + " elements (" + String.format(java.util.Locale.ROOT,
+                        "%.1f GiB", 4 * all / (1L << 30)) + " as float32) exceeds the Java array limit of "
+                        + MemoryBudget.MAX_ARRAY + " elements");
             }
         }
         return (int) p;

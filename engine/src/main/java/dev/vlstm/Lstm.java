@@ -467,36 +467,37 @@ public final class Lstm implements AutoCloseable {
             this.batch = batch;
             int h = hiddenSize;
             int g = 4 * h;
-            this.cols = Checks.product("T·B", steps, batch);
-            this.ldState = Checks.product("(T+1)·B", steps + 1, batch);
             this.fusedPad = (fused + PAD - 1) / PAD * PAD;
             this.inputPad = (inputSize + PAD - 1) / PAD * PAD;
-            for (long part : new long[] {(long) g * cols, (long) cols * fusedPad, (long) h * ldState}) {
-                if (part > Integer.MAX_VALUE - 16) {
-                    throw new IllegalArgumentException("LSTM training workspace for T=" + steps + ", B=" + batch
-                            + ", I=" + inputSize + ", H=" + hiddenSize + " needs an array of " + part
-                            + " floats, past the Java array limit; use smaller batches or sequences");
-                }
+            long tb = (long) steps * batch;
+            long ld = (long) (steps + 1) * batch;
+            long[] sizes = {(long) inputSize * tb, (long) g * tb, (long) h * ld, (long) h * ld, (long) h * tb,
+                (long) h * batch, (long) h * batch, tb * fusedPad, fusedPad == fused ? 0L : (long) g * fusedPad,
+                (long) g * inputPad, tb * inputPad};
+            long bytes = 0;
+            long largest = 0;
+            for (long n : sizes) {
+                bytes += 4 * n;
+                largest = Math.max(largest, n);
             }
-            long bytes = 4L * ((long) inputSize * cols + (long) g * cols + 2L * h * ldState + (long) h * cols
-                    + 2L * h * batch + (long) cols * fusedPad + (fusedPad == fused ? 0L : (long) g * fusedPad) + (long) g * inputPad
-                    + (long) cols * inputPad);
+            String what = "LSTM training workspace for T=" + steps + ", B=" + batch + ", I=" + inputSize + ", H=" + hiddenSize;
+            MemoryBudget.require(what, bytes, largest);
+            this.cols = (int) tb;
+            this.ldState = (int) ld;
             try {
-                xf = new float[inputSize * cols];
-                z = new float[g * cols];
-                hs = new float[h * ldState];
-                cs = new float[h * ldState];
-                tc = new float[h * cols];
-                dh = new float[h * batch];
-                dc = new float[h * batch];
-                xh = new float[cols * fusedPad];
-                dw = new float[fusedPad == fused ? 0 : g * fusedPad];
-                wx = new float[g * inputPad];
-                dxp = new float[cols * inputPad];
+                xf = new float[(int) sizes[0]];
+                z = new float[(int) sizes[1]];
+                hs = new float[(int) sizes[2]];
+                cs = new float[(int) sizes[3]];
+                tc = new float[(int) sizes[4]];
+                dh = new float[(int) sizes[5]];
+                dc = new float[(int) sizes[6]];
+                xh = new float[(int) sizes[7]];
+                dw = new float[(int) sizes[8]];
+                wx = new float[(int) sizes[9]];
+                dxp = new float[(int) sizes[10]];
             } catch (OutOfMemoryError e) {
-                throw new IllegalArgumentException("LSTM training workspace for T=" + steps + ", B=" + batch
-                        + ", I=" + inputSize + ", H=" + hiddenSize + " needs " + (bytes >> 20) + " MiB, more than the "
-                        + (Runtime.getRuntime().maxMemory() >> 20) + " MiB heap can give; use smaller batches or -Xmx");
+                throw MemoryBudget.outOfMemory(what, bytes);
             }
             int t = workers.threads();
             nSlices = Workers.split(batch, Math.min(t, 64), PAD, slices);

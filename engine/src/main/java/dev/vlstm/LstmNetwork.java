@@ -452,8 +452,13 @@ public final class LstmNetwork implements AutoCloseable {
             int o = config.outputSize();
             int h = config.hiddenSize();
             int maxF = Math.max(config.inputSize(), o);
-            int tb = Checks.product("T·B", steps, batch);
-            Checks.product("network workspace T·B·F", tb, Math.max(maxF, h));
+            long tbl = (long) steps * batch;
+            long fl = Math.max(maxF, h);
+            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 6) + 4L * h)
+                    + 16L * cells.length * batch * h;
+            MemoryBudget.require("LSTM network workspace for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
+                    + ", H=" + h + ", " + nl + " layer(s)", bytes, tbl * fl);
+            int tb = (int) tbl;
             in = new float[nl][];
             out = new float[nl][];
             mask = new float[Math.max(0, nl - 1)][];
@@ -762,7 +767,11 @@ public final class LstmNetwork implements AutoCloseable {
         int states = cells.length * bh;
         Checks.lengthOrNull("hN [L·D][B][H]", hN, states);
         Checks.lengthOrNull("cN [L·D][B][H]", cN, states);
-        int tb = Checks.product("T·B", steps, batch);
+        long tbl = (long) steps * batch;
+        MemoryBudget.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
+                + ", H=" + h, 4 * tbl * ((long) config.inputSize() * 3 + 3L * o + h),
+                tbl * Math.max(Math.max(config.inputSize(), o), h));
+        int tb = (int) tbl;
         // chunk boundaries: the distinct lengths, so each sample's final state can be read as it ends
         TreeSet<Integer> ends = new TreeSet<>();
         for (int v : n) {

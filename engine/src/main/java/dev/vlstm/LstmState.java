@@ -56,11 +56,20 @@ public final class LstmState {
         this.layer = layer;
         this.batch = batch;
         int hs = layer.hiddenSize();
-        h = new float[Checks.product("state", hs, batch)];
-        c = new float[hs * batch];
-        z = new float[Checks.product("gates", 4, hs, batch)];
-        xf = new float[Checks.product("inputs", layer.inputSize(), batch)];
-        tc = new float[hs * batch];
+        long hb = (long) hs * batch;
+        long xb = (long) layer.inputSize() * batch;
+        String what = "LSTM inference state for B=" + batch + ", I=" + layer.inputSize() + ", H=" + hs;
+        long bytes = 4 * (7 * hb + xb);
+        MemoryBudget.require(what, bytes, Math.max(4 * hb, xb));
+        try {
+            h = new float[(int) hb];
+            c = new float[(int) hb];
+            z = new float[(int) (4 * hb)];
+            xf = new float[(int) xb];
+            tc = new float[(int) hb];
+        } catch (OutOfMemoryError e) {
+            throw MemoryBudget.outOfMemory(what, bytes);
+        }
         bindWorkers();
     }
 

@@ -249,7 +249,8 @@ public final class SafeTensors {
 
     /**
      * Writes float32 tensors and metadata, atomically: to a temporary file in the same folder,
-     * then renamed over {@code file}, so a crash never leaves a half-written file behind.
+     * forced to disk, then renamed over {@code file} (and the folder forced), so a crash or kill
+     * at any moment leaves either the old complete file or the new one, never a mix.
      *
      * @param file     destination (replaced)
      * @param tensors  tensors by name (names must not be {@code __metadata__})
@@ -312,8 +313,21 @@ public final class SafeTensors {
             } catch (java.nio.file.AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
+            syncDirectory(dir);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Forces the rename itself to disk (POSIX: fsync of the folder); best effort where unsupported. */
+    private static void syncDirectory(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // some platforms (Windows) cannot open a folder; the data itself was forced before the rename
         }
     }
 

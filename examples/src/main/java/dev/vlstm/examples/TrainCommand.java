@@ -87,8 +87,15 @@ final class TrainCommand implements Callable<Integer> {
             description = "Also store the Adam state in the --save file, for an exact --resume (PyTorch then needs strict=False).")
     boolean saveOptimizer;
 
+    @Option(names = "--checkpoint-every", paramLabel = "BATCHES",
+            description = "Write a checkpoint to the --save file every this many batches and at the end of every epoch: "
+                    + "model, Adam state and the position in the data order, to a temporary file in the same folder, "
+                    + "forced to disk, then renamed over the old one. --resume FILE continues exactly where it stopped.")
+    Integer checkpointEvery;
+
     @Option(names = "--resume", paramLabel = "FILE",
-            description = "Start from a saved model (ours or one saved from PyTorch), and its optimizer state if present.")
+            description = "Start from a saved model (ours or one saved from PyTorch), and its optimizer state if present; "
+                    + "from a checkpoint, continue at its epoch and batch with identical results.")
     Path resume;
 
     @Option(names = "--metrics", paramLabel = "FILE.csv",
@@ -120,6 +127,8 @@ final class TrainCommand implements Callable<Integer> {
         check(threads >= 1 && threads <= 256, "--threads must be in [1, 256], was " + threads);
         check(digits >= 0 && digits <= 20, "--digits must be in [0, 20], was " + digits);
         check(!(download && data != null), "use either --data or --download, not both");
+        check(checkpointEvery == null || checkpointEvery >= 1, "--checkpoint-every must be >= 1, was " + checkpointEvery);
+        check(checkpointEvery == null || save != null, "--checkpoint-every needs --save FILE (where checkpoints go)");
         checkWritable(save, "--save");
         checkWritable(metrics, "--metrics");
         checkWritable(plot, "--plot");
@@ -143,6 +152,10 @@ final class TrainCommand implements Callable<Integer> {
         int classes = train.classes();
 
         Adam adam = new Adam(lr);
+        Checkpoint position = null;
+        if (save != null) {
+            Checkpoint.removeStaleTemporaries(save);
+        }
         try (SequenceClassifier model = SequenceClassifier.builder(features, hidden, classes).seed(seed)
                 .threads(threads).optimizer(adam).clipNorm(clip).build()) {
             out.printf(Locale.ROOT, "data: %s%n", split.source());
@@ -157,8 +170,13 @@ final class TrainCommand implements Callable<Integer> {
                             + h.classes() + " but this run needs I=" + features + ", H=" + hidden + ", C=" + classes
                             + (h.hiddenSize() != hidden ? " (pass --hidden " + h.hiddenSize() + ")" : ""));
                 }
+                position = Checkpoint.of(h.content().metadata(), resume);
+                if (position != null) {
+                    position.requireSameRun(resume, seed, batch, train.count());
+                }
                 boolean opt = ClassifierFile.loadInto(h, model, resume);
-                out.printf("resumed from %s%s%n", resume, opt ? " (with Adam state, step " + adam.steps() + ")" : " (fresh optimizer state)");
+                out.printf("resumed from %s%s%s%n", resume, opt ? " (with Adam state, step " + adam.steps() + ")" : " (fresh optimizer state)",
+                        position == null ? "" : String.format(Locale.ROOT, " at epoch %d, batch %d", position.epoch(), position.batch()));
             }
 
             int batches = train.count() / batch;
@@ -169,32 +187,51 @@ final class TrainCommand implements Callable<Integer> {
             SplittableRandom shuffle = new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L);
             float[] x = new float[steps * batch * features];
             int[] labels = new int[batch];
-            List<double[]> rows = new ArrayList<>();
+            List<double[]> rows = new ArrayList<>(position == null ? List.of() : position.history());
             long start = System.nanoTime();
-            double testAcc = Double.NaN;
+            double testAcc = rows.isEmpty() ? Double.NaN : rows.get(rows.size() - 1)[2];
+            int firstEpoch = position == null ? 1 : position.epoch();
+            String lastCheckpoint = checkpointEvery != null && Files.isRegularFile(save)
+                    ? save + " (as it was before this run)" : null;
             for (int epoch = 1; epoch <= epochs; epoch++) {
+                // the order of epoch e is the e-th successive shuffle: replayed up to a checkpoint's epoch
                 for (int i = order.length - 1; i > 0; i--) {
                     int j = shuffle.nextInt(i + 1);
                     int t = order[i];
                     order[i] = order[j];
                     order[j] = t;
                 }
-                double costSum = 0;
+                if (epoch < firstEpoch) {
+                    continue;
+                }
+                boolean resumedHere = position != null && epoch == position.epoch();
+                int firstBatch = resumedHere ? position.batch() : 0;
+                double costSum = resumedHere ? position.costSum() : 0;
                 long t0 = System.nanoTime();
                 try (ProgressBar pb = showProgress ? new ProgressBarBuilder().setTaskName(String.format("epoch %d/%d", epoch, epochs))
                         .setInitialMax(batches).setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUpdateIntervalMillis(200)
                         .continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
                         .clearDisplayOnFinish().build() : null) {
-                    for (int bi = 0; bi < batches; bi++) {
+                    if (pb != null) {
+                        pb.stepTo(firstBatch);
+                    }
+                    for (int bi = firstBatch; bi < batches; bi++) {
                         train.fillBatch(order, bi * batch, batch, x, labels);
                         float loss = model.trainStep(x, steps, batch, labels);
                         if (!Float.isFinite(loss) || model.lastStepSkipped()) {
                             throw new CliException(String.format(Locale.ROOT,
                                     "training diverged at epoch %d, batch %d: loss %s, gradient norm %s;"
-                                            + " try a lower --lr (now %s) or --clip 1", epoch, bi + 1, loss,
-                                    model.lastGradientNorm(), lr));
+                                            + " try a lower --lr (now %s) or --clip 1%s", epoch, bi + 1, loss,
+                                    model.lastGradientNorm(), lr, lastCheckpoint == null ? ""
+                                            : "; the last good checkpoint is kept: " + lastCheckpoint));
                         }
                         costSum += loss;
+                        if (checkpointEvery != null && (bi + 1) % checkpointEvery == 0 && bi + 1 < batches) {
+                            requireFiniteParameters(model, epoch, bi + 1, lastCheckpoint);
+                            Checkpoint c = new Checkpoint(epoch, bi + 1, costSum, seed, batch, train.count(), rows);
+                            ClassifierFile.save(model, save, c.metadata(runMetadata(steps, testAcc)), true);
+                            lastCheckpoint = save + " (epoch " + epoch + ", batch " + (bi + 1) + ")";
+                        }
                         if (pb != null) {
                             double sec = (System.nanoTime() - t0) / 1e9;
                             pb.step();
@@ -205,7 +242,7 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double cost = costSum / batches;
-                double tsPerSec = (double) batches * batch * steps / seconds;
+                double tsPerSec = (double) (batches - firstBatch) * batch * steps / seconds;
                 testAcc = Evaluation.accuracy(model, test, threads);
                 double valAcc = split.validation() == null ? Double.NaN : Evaluation.accuracy(model, split.validation(), threads);
                 out.printf(Locale.ROOT, "Epoch %3d/%d  cost %.6f  test accuracy %.4f%s  %5.2f s  %,10.0f timesteps/s%n",
@@ -217,19 +254,23 @@ final class TrainCommand implements Callable<Integer> {
                 if (metrics != null) {
                     writeMetrics(metrics, rows);
                 }
+                if (checkpointEvery != null) {
+                    requireFiniteParameters(model, epoch, batches, lastCheckpoint);
+                    Checkpoint c = new Checkpoint(epoch + 1, 0, 0, seed, batch, train.count(), rows);
+                    ClassifierFile.save(model, save, c.metadata(runMetadata(steps, testAcc)), true);
+                    lastCheckpoint = save + " (end of epoch " + epoch + ")";
+                }
             }
             double total = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epochs, %.1f s in all%n", testAcc, epochs, total);
             if (save != null) {
-                Map<String, String> meta = new LinkedHashMap<>();
-                meta.put("epochs", Integer.toString(epochs));
-                meta.put("batch", Integer.toString(batch));
-                meta.put("lr", Float.toString(lr));
-                meta.put("seed", Long.toString(seed));
-                meta.put("sequence_length", Integer.toString(steps));
-                meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc));
-                ClassifierFile.save(model, save, meta, saveOptimizer);
-                out.println("model written to " + save + (saveOptimizer ? " (with Adam state)" : ""));
+                Map<String, String> meta = runMetadata(steps, testAcc);
+                boolean withOptimizer = saveOptimizer || checkpointEvery != null;
+                if (checkpointEvery != null) {
+                    meta = new Checkpoint(epochs + 1, 0, 0, seed, batch, train.count(), rows).metadata(meta);
+                }
+                ClassifierFile.save(model, save, meta, withOptimizer);
+                out.println("model written to " + save + (withOptimizer ? " (with Adam state)" : ""));
             }
             if (metrics != null) {
                 out.println("metrics written to " + metrics);
@@ -243,6 +284,31 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A checkpoint is only written from finite parameters; otherwise training stops like on a non-finite loss. */
+    private void requireFiniteParameters(SequenceClassifier model, int epoch, int batchNo, String lastCheckpoint) {
+        for (float v : model.parameters().values()) {
+            if (!Float.isFinite(v)) {
+                throw new CliException(String.format(Locale.ROOT,
+                        "training diverged at epoch %d, batch %d: the parameters are no longer finite; try a lower --lr"
+                                + " (now %s) or --clip 1%s", epoch, batchNo, lr, lastCheckpoint == null ? ""
+                                : "; the last good checkpoint is kept: " + lastCheckpoint));
+            }
+        }
+    }
+
+    private Map<String, String> runMetadata(int steps, double testAcc) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("epochs", Integer.toString(epochs));
+        meta.put("batch", Integer.toString(batch));
+        meta.put("lr", Float.toString(lr));
+        meta.put("seed", Long.toString(seed));
+        meta.put("sequence_length", Integer.toString(steps));
+        if (!Double.isNaN(testAcc)) {
+            meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", testAcc));
+        }
+        return meta;
     }
 
     static void check(boolean ok, String message) {

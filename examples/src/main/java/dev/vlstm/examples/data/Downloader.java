@@ -72,16 +72,23 @@ public final class Downloader {
      */
     public Downloader(List<String> mirrors, Consumer<String> log, Duration stall) {
         for (String m : mirrors) {
-            URI u = URI.create(m);
-            boolean loopback = "http".equals(u.getScheme())
-                    && ("127.0.0.1".equals(u.getHost()) || "localhost".equals(u.getHost()) || "[::1]".equals(u.getHost()));
-            if (!"https".equals(u.getScheme()) && !loopback) {
+            if (!allowed(URI.create(m))) {
                 throw new IllegalArgumentException("mirror " + m + " is not https");
             }
         }
         this.mirrors = List.copyOf(mirrors);
         this.log = log;
         this.stall = stall;
+    }
+
+    /** Largest file this downloader accepts to fetch (the biggest MNIST file is 9.9 MB). */
+    public static final long MAX_FILE = 1L << 30;
+
+    /** https anywhere; plain http only to the loopback interface (the tests' local server). */
+    static boolean allowed(URI u) {
+        boolean loopback = "http".equals(u.getScheme())
+                && ("127.0.0.1".equals(u.getHost()) || "localhost".equals(u.getHost()) || "[::1]".equals(u.getHost()));
+        return "https".equals(u.getScheme()) || loopback;
     }
 
     /**
@@ -121,9 +128,20 @@ public final class Downloader {
      */
     public Path fetch(Path cache, FileSpec f) throws IOException {
         if (!f.name().matches("[A-Za-z0-9._-]+") || f.name().startsWith(".")) {
-            throw new IllegalArgumentException("bad file name " + f.name());
+            throw new IllegalArgumentException("bad file name " + f.name() + ": only letters, digits, '.', '_' and '-',"
+                    + " not starting with '.', so that it cannot leave the cache folder");
         }
-        Path target = cache.resolve(f.name());
+        if (f.size() < 0 || f.size() > MAX_FILE) {
+            throw new IllegalArgumentException(f.name() + ": size " + f.size() + " is past the cap of " + MAX_FILE + " bytes");
+        }
+        Path dir = cache.toAbsolutePath().normalize();
+        Path target = dir.resolve(f.name()).normalize();
+        if (!dir.equals(target.getParent())) {
+            throw new IllegalArgumentException("file name " + f.name() + " leaves the cache folder " + dir);
+        }
+        if (Files.isSymbolicLink(target)) {
+            throw new IOException(target + " is a symbolic link; the cache holds only files it wrote (remove the link)");
+        }
         if (Files.isRegularFile(target)) {
             String problem = verify(target, f);
             if (problem == null) {
@@ -164,16 +182,32 @@ public final class Downloader {
         HttpURLConnection con;
         long n = 0;
         try {
-            con = (HttpURLConnection) URI.create(url).toURL().openConnection();
-            con.setConnectTimeout((int) stall.toMillis());
-            con.setReadTimeout((int) stall.toMillis());
-            con.setInstanceFollowRedirects(true);
-            int status = con.getResponseCode();
-            if (status != 200) {
-                con.disconnect();
-                return "HTTP " + status;
+            URI uri = URI.create(url);
+            for (int hop = 0; ; hop++) {
+                con = (HttpURLConnection) uri.toURL().openConnection();
+                con.setConnectTimeout((int) stall.toMillis());
+                con.setReadTimeout((int) stall.toMillis());
+                con.setInstanceFollowRedirects(false);   // each redirect is checked below
+                int status = con.getResponseCode();
+                if (status >= 300 && status < 400 && con.getHeaderField("Location") != null) {
+                    URI next = uri.resolve(con.getHeaderField("Location"));
+                    con.disconnect();
+                    if (!allowed(next)) {
+                        return "redirected to " + next + ", which is not https";
+                    }
+                    if (hop >= 5) {
+                        return "more than 5 redirects";
+                    }
+                    uri = next;
+                    continue;
+                }
+                if (status != 200) {
+                    con.disconnect();
+                    return "HTTP " + status;
+                }
+                break;
             }
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException e) {
             return "connection failed (" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
         }
         try (InputStream in = con.getInputStream(); OutputStream out = Files.newOutputStream(tmp)) {

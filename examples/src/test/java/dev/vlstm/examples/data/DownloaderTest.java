@@ -63,6 +63,24 @@ class DownloaderTest {
                 body = body.clone();
                 body[body.length / 2] ^= 1;
             }
+            if (m.startsWith("redirect:")) {
+                ex.getResponseHeaders().add("Location", m.substring("redirect:".length()));
+                ex.sendResponseHeaders(302, -1);
+                ex.close();
+                return;
+            }
+            if (m.equals("oversize")) {
+                ex.sendResponseHeaders(200, 0);   // chunked: no length announced
+                try (OutputStream os = ex.getResponseBody()) {
+                    for (int i = 0; i < 64; i++) {
+                        os.write(body);
+                    }
+                } catch (IOException ignored) {
+                    // the client hangs up at the cap
+                }
+                ex.close();
+                return;
+            }
             if (m.equals("truncate")) {
                 ex.sendResponseHeaders(200, body.length);
                 try (OutputStream os = ex.getResponseBody()) {
@@ -171,6 +189,47 @@ class DownloaderTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not https");
         assertThatThrownBy(() -> downloader(base + "/").fetch(cache, new Downloader.FileSpec("../x", 1, "00")))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void fileNamesCannotLeaveTheCacheNorFollowALinkOut() throws Exception {
+        for (String bad : new String[] {"../x", "a/b", ".hidden", "x\\y", "..", "a b", ""}) {
+            assertThatThrownBy(() -> downloader(base + "/").fetch(cache, new Downloader.FileSpec(bad, 1, "00")))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot leave the cache folder");
+        }
+        Path outside = Files.createTempFile("outside", ".gz");
+        try {
+            Files.createSymbolicLink(cache.resolve("a.gz"), outside);
+            Downloader.FileSpec a = spec("a.gz", bytes("good", 100));
+            assertThatThrownBy(() -> downloader(base + "/").fetch(cache, a)).hasMessageContaining("is a symbolic link");
+            assertThat(Files.size(outside)).isZero();
+        } finally {
+            Files.deleteIfExists(outside);
+        }
+        assertThatThrownBy(() -> downloader(base + "/").fetch(cache, new Downloader.FileSpec("huge.gz", 1L << 40, "00")))
+                .hasMessageContaining("past the cap");
+    }
+
+    @Test
+    void aBodyLongerThanExpectedIsCutAtTheCapAndRejected() throws Exception {
+        Downloader.FileSpec a = spec("a.gz", bytes("data", 1000));
+        mode.put("/big/a.gz", "oversize");
+        downloader(base + "/big/", base + "/m/").fetch(cache, a);
+        assertThat(log).anyMatch(l -> l.contains("more than the expected 4000 bytes"));
+        assertCacheHoldsOnly("a.gz");
+    }
+
+    @Test
+    void redirectsAreFollowedOnlyToAllowedUrls() throws Exception {
+        Downloader.FileSpec a = spec("a.gz", bytes("data", 100));
+        mode.put("/r/a.gz", "redirect:/m/a.gz");
+        downloader(base + "/r/").fetch(cache, a);
+        assertThat(Files.readAllBytes(cache.resolve("a.gz"))).isEqualTo(content.get("a.gz"));
+        Files.delete(cache.resolve("a.gz"));
+        mode.put("/x/a.gz", "redirect:http://example.com/a.gz");
+        assertThatThrownBy(() -> downloader(base + "/x/").fetch(cache, a))
+                .hasMessageContaining("redirected to http://example.com/a.gz, which is not https");
+        assertCacheHoldsOnly();
     }
 
     @Test
