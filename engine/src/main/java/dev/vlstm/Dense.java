@@ -52,6 +52,25 @@ public final class Dense {
         }
     }
 
+    /**
+     * Initialises weights and bias from N(0, std²) (Box–Muller over {@code rng.nextDouble()}, so
+     * the values are the same on every JDK).
+     *
+     * @param rng the random source
+     * @param std the standard deviation
+     */
+    public void initializeNormal(SplittableRandom rng, float std) {
+        float[] v = params.values();
+        for (ParameterSet.View view : new ParameterSet.View[] {weightView, biasView}) {
+            for (int i = 0; i < view.size(); i++) {
+                double u1 = 1.0 - rng.nextDouble();   // (0, 1]
+                double u2 = rng.nextDouble();
+                v[view.offset() + i] = (float) (std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+            }
+        }
+        params.markModified();
+    }
+
     /** @return input features */
     public int inputSize() {
         return in;

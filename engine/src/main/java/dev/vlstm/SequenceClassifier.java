@@ -40,6 +40,7 @@ public final class SequenceClassifier implements AutoCloseable {
         private Kernels kernels = KernelProvider.get();
         private Optimizer optimizer;
         private float clipNorm;
+        private float headStd = 1f;
 
         private Builder(int inputSize, int hiddenSize, int classes) {
             this.inputSize = Checks.positive("input size I", inputSize);
@@ -62,6 +63,23 @@ public final class SequenceClassifier implements AutoCloseable {
          */
         public Builder forgetBias(float forgetBias) {
             this.forgetBias = forgetBias;
+            return this;
+        }
+
+        /**
+         * How the dense head starts. {@code std > 0} (default 1): weights and bias drawn from
+         * N(0, std²), as the TensorFlow LSTM tutorial's {@code tf.random_normal} output layer (on the
+         * embedded MNIST run this reaches 94 % after 10 epochs where a small uniform head gives
+         * 91–93 %, see the README). {@code 0}: PyTorch's {@code nn.Linear} default, U(±1/√H).
+         *
+         * @param std standard deviation, &gt;= 0 and finite
+         * @return this
+         */
+        public Builder headInitStd(float std) {
+            if (!(std >= 0) || Float.isInfinite(std)) {
+                throw new IllegalArgumentException("head init std must be >= 0 and finite, was " + std);
+            }
+            this.headStd = std;
             return this;
         }
 
@@ -152,7 +170,11 @@ public final class SequenceClassifier implements AutoCloseable {
         this.head = new Dense(params, "fc.", b.hiddenSize, b.classes, b.kernels);
         SplittableRandom rng = new SplittableRandom(b.seed);
         lstm.initialize(rng, b.forgetBias);
-        head.initialize(rng);
+        if (b.headStd > 0) {
+            head.initializeNormal(rng, b.headStd);
+        } else {
+            head.initialize(rng);
+        }
         this.optimizer = b.optimizer != null ? b.optimizer : new Adam();
         this.clipNorm = b.clipNorm;
     }

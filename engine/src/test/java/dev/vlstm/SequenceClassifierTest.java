@@ -117,7 +117,11 @@ class SequenceClassifierTest {
         }
     }
 
-    /** Recorded with this engine (vector-512, JDK 17) on 2026-11-28; other widths and the scalar path must agree to 1e-4. */
+    /**
+     * Recorded with this engine (vector-512, JDK 17) on 2026-11-28, with the uniform head
+     * initialisation ({@code headInitStd(0)}, the default then); other widths and the scalar path
+     * must agree to 1e-4.
+     */
     static final float[] RECORDED_LOSSES = {
         2.3002703f, 2.2815113f, 2.262714f, 2.2437654f, 2.2245362f,
         2.204878f, 2.1846251f, 2.1635935f, 2.141575f, 2.1183317f,
@@ -129,7 +133,7 @@ class SequenceClassifierTest {
         float[] x = TestData.uniform(21, steps * batch * in, 1.0);
         int[] labels = TestData.labels(22, batch, classes);
         float[] losses = new float[10];
-        try (SequenceClassifier m = SequenceClassifier.builder(in, hid, classes).seed(42).build()) {
+        try (SequenceClassifier m = SequenceClassifier.builder(in, hid, classes).seed(42).headInitStd(0).build()) {
             for (int i = 0; i < 10; i++) {
                 losses[i] = m.trainStep(x, steps, batch, labels);
             }
@@ -137,6 +141,33 @@ class SequenceClassifierTest {
         for (int i = 0; i < 10; i++) {
             assertThat(losses[i]).as("loss at step " + i).isCloseTo(RECORDED_LOSSES[i], within(1e-4f));
         }
+    }
+
+    /** The default head starts from N(0, 1) (the TensorFlow tutorial's output layer); headInitStd(0) from U(±1/√H). */
+    @Test
+    void headInitialisation() {
+        try (SequenceClassifier normal = SequenceClassifier.builder(28, 64, 10).seed(3).build();
+             SequenceClassifier uniform = SequenceClassifier.builder(28, 64, 10).seed(3).headInitStd(0).build()) {
+            float[] w = new float[640];
+            normal.parameters().get("fc.weight", w);
+            double mean = 0, sq = 0;
+            for (float v : w) {
+                mean += v / 640.0;
+                sq += (double) v * v / 640.0;
+            }
+            assertThat(mean).isBetween(-0.15, 0.15);
+            assertThat(Math.sqrt(sq - mean * mean)).isBetween(0.85, 1.15);
+            uniform.parameters().get("fc.weight", w);
+            for (float v : w) {
+                assertThat(Math.abs(v)).isLessThanOrEqualTo(0.125f);
+            }
+            float[] lstmA = new float[normal.lstm().weightView().size()];
+            float[] lstmB = new float[lstmA.length];
+            normal.parameters().get("lstm.weight", lstmA);
+            uniform.parameters().get("lstm.weight", lstmB);
+            assertThat(lstmA).containsExactly(lstmB);   // the LSTM starts the same either way
+        }
+        assertThatThrownBy(() -> SequenceClassifier.builder(2, 2, 2).headInitStd(-1f)).hasMessageContaining("head init std");
     }
 
     @Test

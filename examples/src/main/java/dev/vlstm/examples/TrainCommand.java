@@ -72,6 +72,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clip", paramLabel = "NORM", description = "Clip gradients to this global L2 norm; 0 = off (default: ${DEFAULT-VALUE}).")
     float clip = 0f;
 
+    @Option(names = "--head-init-std", paramLabel = "STD",
+            description = "Initial dense head: N(0, STD²) weights and bias as the TensorFlow tutorial; 0 = PyTorch's "
+                    + "U(±1/√H) (default: ${DEFAULT-VALUE}).")
+    float headInitStd = 1f;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Worker threads (default: available processors, here ${DEFAULT-VALUE}). Results do not depend on it.")
     int threads = Runtime.getRuntime().availableProcessors();
@@ -124,6 +129,7 @@ final class TrainCommand implements Callable<Integer> {
         check(hidden >= 1 && hidden <= 65536, "--hidden must be in [1, 65536], was " + hidden);
         check(lr > 0 && Float.isFinite(lr), "--lr must be a positive number, was " + lr);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0, was " + clip);
+        check(headInitStd >= 0 && Float.isFinite(headInitStd), "--head-init-std must be >= 0, was " + headInitStd);
         check(threads >= 1 && threads <= 256, "--threads must be in [1, 256], was " + threads);
         check(digits >= 0 && digits <= 20, "--digits must be in [0, 20], was " + digits);
         check(!(download && data != null), "use either --data or --download, not both");
@@ -157,7 +163,7 @@ final class TrainCommand implements Callable<Integer> {
             Checkpoint.removeStaleTemporaries(save);
         }
         try (SequenceClassifier model = SequenceClassifier.builder(features, hidden, classes).seed(seed)
-                .threads(threads).optimizer(adam).clipNorm(clip).build()) {
+                .threads(threads).optimizer(adam).clipNorm(clip).headInitStd(headInitStd).build()) {
             out.printf(Locale.ROOT, "data: %s%n", split.source());
             out.printf(Locale.ROOT, "model: LSTM %d→%d (T=%d) → dense %d, softmax cross-entropy; Adam lr %s, batch %d%s%n",
                     features, hidden, steps, classes, lr, batch, clip > 0 ? ", clip " + clip : "");
