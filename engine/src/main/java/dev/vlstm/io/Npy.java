@@ -50,7 +50,9 @@ public final class Npy {
         long size = Files.size(file);
         byte[] all;
         try (var in = Files.newInputStream(file)) {
-            byte[] pre = in.readNBytes(12);
+            // magic (6), version (2), header length (2 in version 1, 4 in versions 2 and 3): read
+            // exactly the preamble, never into the header or the data
+            byte[] pre = in.readNBytes(10);
             if (pre.length < 10 || (pre[0] & 0xFF) != 0x93 || !new String(pre, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")) {
                 throw new FormatException(name, "not a .npy file (bad magic)");
             }
@@ -61,9 +63,13 @@ public final class Npy {
                 headerLen = (pre[8] & 0xFF) | ((pre[9] & 0xFF) << 8);
                 preLen = 10;
             } else if (major == 2 || major == 3) {
-                if (pre.length < 12) {
+                byte[] more = in.readNBytes(2);
+                if (more.length < 2) {
                     throw new FormatException(name, "file ends inside the .npy preamble");
                 }
+                pre = java.util.Arrays.copyOf(pre, 12);
+                pre[10] = more[0];
+                pre[11] = more[1];
                 headerLen = (pre[8] & 0xFFL) | ((pre[9] & 0xFFL) << 8) | ((pre[10] & 0xFFL) << 16) | ((pre[11] & 0xFFL) << 24);
                 preLen = 12;
             } else {
