@@ -83,7 +83,17 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public record Config(int inputSize, int hiddenSize, int layers, boolean bidirectional, Merge merge, float dropout,
                          boolean batchFirst) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param inputSize     I, &gt; 0
+         * @param hiddenSize    H, &gt; 0
+         * @param layers        L in [1, 1024]
+         * @param bidirectional whether each layer also runs in reverse
+         * @param merge         how directions combine, not null
+         * @param dropout       in [0, 1)
+         * @param batchFirst    whether inputs and outputs are batch-first
+         */
         public Config {
             Checks.positive("input size I", inputSize);
             Checks.positive("hidden size H", hiddenSize);
@@ -133,49 +143,73 @@ public final class LstmNetwork implements AutoCloseable {
             this.hiddenSize = hiddenSize;
         }
 
-        /** @param layers stacked layers (default 1) @return this */
+        /**
+         * @param layers stacked layers (default 1)
+         * @return this
+         */
         public Builder layers(int layers) {
             this.layers = layers;
             return this;
         }
 
-        /** @param bidirectional also run each layer in reverse (default false) @return this */
+        /**
+         * @param bidirectional also run each layer in reverse (default false)
+         * @return this
+         */
         public Builder bidirectional(boolean bidirectional) {
             this.bidirectional = bidirectional;
             return this;
         }
 
-        /** @param merge how directions combine (default {@link Merge#CONCAT}) @return this */
+        /**
+         * @param merge how directions combine (default {@link Merge#CONCAT})
+         * @return this
+         */
         public Builder merge(Merge merge) {
             this.merge = merge;
             return this;
         }
 
-        /** @param dropout training dropout between layers, in [0, 1) (default 0) @return this */
+        /**
+         * @param dropout training dropout between layers, in [0, 1) (default 0)
+         * @return this
+         */
         public Builder dropout(float dropout) {
             this.dropout = dropout;
             return this;
         }
 
-        /** @param batchFirst inputs and outputs as {@code [B][T][F]} (default false) @return this */
+        /**
+         * @param batchFirst inputs and outputs as {@code [B][T][F]} (default false)
+         * @return this
+         */
         public Builder batchFirst(boolean batchFirst) {
             this.batchFirst = batchFirst;
             return this;
         }
 
-        /** @param threads worker threads of each layer (default 1) @return this */
+        /**
+         * @param threads worker threads of each layer (default 1)
+         * @return this
+         */
         public Builder threads(int threads) {
             this.threads = Checks.positive("threads", threads);
             return this;
         }
 
-        /** @param seed seed of the initialisation and of the dropout masks (default 1) @return this */
+        /**
+         * @param seed seed of the initialisation and of the dropout masks (default 1)
+         * @return this
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
-        /** @param kernels kernels to compute with (default {@link KernelProvider#get()}) @return this */
+        /**
+         * @param kernels kernels to compute with (default {@link KernelProvider#get()})
+         * @return this
+         */
         public Builder kernels(Kernels kernels) {
             this.kernels = kernels;
             return this;

@@ -10,6 +10,7 @@ import java.nio.file.Path;
  * {@code dev.vlstm.io} throws for bad content; I/O failures remain plain {@link IOException}s.
  */
 public class FormatException extends IOException {
+    /** Serialization version. */
     private static final long serialVersionUID = 1L;
 
     private final String file;

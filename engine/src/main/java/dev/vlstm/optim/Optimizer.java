@@ -52,7 +52,14 @@ public interface Optimizer {
         return norm;
     }
 
-    /** Checks a hyper-parameter and returns it. */
+    /**
+     * Checks a hyper-parameter (used by the optimizers' constructors).
+     *
+     * @param what its name, for the message
+     * @param v    its value
+     * @return {@code v}
+     * @throws IllegalArgumentException unless {@code v} is positive and finite
+     */
     static float checkPositive(String what, float v) {
         if (!(v > 0) || Float.isInfinite(v)) {
             throw new IllegalArgumentException(what + " must be a positive finite number, was " + v);
