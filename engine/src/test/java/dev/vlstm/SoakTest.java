@@ -104,6 +104,8 @@ class SoakTest {
                 }
                 assertThat(calls.get()).isGreaterThan(16);
                 long growth = heap[1] - heap[0];
+                System.out.printf("SoakTest: %d calls in %d s on 8 threads, heap after warm-up %.1f MB, growth %d bytes%n",
+                        calls.get(), seconds, heap[0] / 1e6, growth);
                 assertThat(growth).as("heap growth over %d s and %d calls: %d bytes (after warm-up %d)", seconds,
                         calls.get(), growth, heap[0]).isLessThan(8L << 20);
             } finally {
