@@ -488,36 +488,41 @@ public final class LstmNetwork implements AutoCloseable {
             int maxF = Math.max(config.inputSize(), o);
             long tbl = (long) steps * batch;
             long fl = Math.max(maxF, h);
-            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 6) + 4L * h)
+            // inputs, outputs, masks, reversed inputs and gradients of inputs/outputs, per T·B column
+            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 2) + 4L * h)
                     + 16L * cells.length * batch * h;
             MemoryBudget.require("LSTM network workspace for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
                     + ", H=" + h + ", " + nl + " layer(s)", bytes, tbl * fl);
             int tb = (int) tbl;
-            in = new float[nl][];
-            out = new float[nl][];
-            mask = new float[Math.max(0, nl - 1)][];
-            for (int l = 0; l < nl; l++) {
-                in[l] = new float[tb * config.layerInput(l)];
-                out[l] = new float[tb * o];
-                if (l < nl - 1 && config.dropout() > 0f) {
-                    mask[l] = new float[tb * o];
+            try {
+                in = new float[nl][];
+                out = new float[nl][];
+                mask = new float[Math.max(0, nl - 1)][];
+                for (int l = 0; l < nl; l++) {
+                    in[l] = new float[tb * config.layerInput(l)];
+                    out[l] = new float[tb * o];
+                    if (l < nl - 1 && config.dropout() > 0f) {
+                        mask[l] = new float[tb * o];
+                    }
                 }
+                hs = new float[tb * h];
+                cs = new float[tb * h];
+                int other = nl > 1 ? tb * o : 0;
+                rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
+                        new float[directions == 2 ? other : 0]};
+                dy = new float[tb * o];
+                dHid = new float[tb * h];
+                dCel = new float[tb * h];
+                dIn = new float[][] {new float[tb * config.inputSize()], new float[other]};
+                dDir = new float[][] {new float[tb * config.inputSize()], new float[other]};
+                int states = Checks.product("states [L·D][B][H]", cells.length, batch, h);
+                hN = new float[states];
+                cN = new float[states];
+                s0 = new float[batch * h];
+                s1 = new float[batch * h];
+            } catch (OutOfMemoryError e) {
+                throw MemoryBudget.outOfMemory("LSTM network workspace for T=" + steps + ", B=" + batch, bytes);
             }
-            hs = new float[tb * h];
-            cs = new float[tb * h];
-            int other = nl > 1 ? tb * o : 0;
-            rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
-                    new float[directions == 2 ? other : 0]};
-            dy = new float[tb * o];
-            dHid = new float[tb * h];
-            dCel = new float[tb * h];
-            dIn = new float[][] {new float[tb * config.inputSize()], new float[other]};
-            dDir = new float[][] {new float[tb * config.inputSize()], new float[other]};
-            int states = Checks.product("states [L·D][B][H]", cells.length, batch, h);
-            hN = new float[states];
-            cN = new float[states];
-            s0 = new float[batch * h];
-            s1 = new float[batch * h];
         }
     }
 
@@ -662,7 +667,6 @@ public final class LstmNetwork implements AutoCloseable {
         final int h = config.hiddenSize();
         final int o = outputSize();
         final int bh = batch * h;
-        final int tb = steps * batch;
         if (dOutput != null) {
             sequence("dOutput", dOutput, steps, batch, o, "O");
         }
