@@ -1,6 +1,10 @@
 package dev.vlstm;
 
+import dev.vlstm.io.SafeTensors;
 import dev.vlstm.kernel.Kernels;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -79,6 +83,51 @@ public final class Dense {
     /** @return output features */
     public int outputSize() {
         return out;
+    }
+
+    /**
+     * The parameters as PyTorch {@code nn.Linear} state_dict tensors {@code weight (out, in)} and
+     * {@code bias (out)} (the same layout as here: no conversion).
+     *
+     * @param prefix name prefix such as {@code "fc."}, or ""
+     * @return new tensors
+     */
+    public Map<String, SafeTensors.Tensor> toPyTorch(String prefix) {
+        String p = prefix == null ? "" : prefix;
+        float[] v = params.values();
+        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
+        t.put(p + "weight", SafeTensors.Tensor.of(Arrays.copyOfRange(v, weightView.offset(), weightView.offset()
+                + weightView.size()), out, in));
+        t.put(p + "bias", SafeTensors.Tensor.of(Arrays.copyOfRange(v, biasView.offset(), biasView.offset()
+                + biasView.size()), out));
+        return t;
+    }
+
+    /**
+     * Loads PyTorch {@code nn.Linear} tensors {@code <prefix>weight (out, in)} and
+     * {@code <prefix>bias (out)}; other tensors are ignored.
+     *
+     * @param tensors the tensors, e.g. {@link SafeTensors#read}'s
+     * @param prefix  name prefix such as {@code "fc."}, or ""
+     * @throws IllegalArgumentException naming a missing tensor or a wrong shape (nothing is changed then)
+     */
+    public void loadPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix) {
+        String p = prefix == null ? "" : prefix;
+        SafeTensors.Tensor w = tensors.get(p + "weight");
+        SafeTensors.Tensor b = tensors.get(p + "bias");
+        if (w == null || b == null) {
+            throw new IllegalArgumentException("missing tensor " + (w == null ? p + "weight" : p + "bias") + " for a "
+                    + in + "→" + out + " linear layer");
+        }
+        if (!Arrays.equals(w.shape(), new long[] {out, in})) {
+            throw new IllegalArgumentException(p + "weight has shape " + Arrays.toString(w.shape()) + ", expected ["
+                    + out + ", " + in + "]");
+        }
+        if (!Arrays.equals(b.shape(), new long[] {out})) {
+            throw new IllegalArgumentException(p + "bias has shape " + Arrays.toString(b.shape()) + ", expected [" + out + "]");
+        }
+        params.set(weightView.name(), w.data());
+        params.set(biasView.name(), b.data());
     }
 
     /**

@@ -167,6 +167,31 @@ class LstmNetworkInteropTest {
         }
     }
 
+    /** nn.Linear: same layout, names weight and bias under a prefix; round trip and bad input. */
+    @Test
+    void denseLayersUsePyTorchLinearNames() {
+        ParameterSet a = new ParameterSet();
+        Dense fc = new Dense(a, "head.", 4, 3, dev.vlstm.kernel.KernelProvider.get());
+        fc.initialize(new java.util.SplittableRandom(2));
+        Map<String, SafeTensors.Tensor> t = fc.toPyTorch("fc.");
+        assertThat(t.keySet()).containsExactly("fc.weight", "fc.bias");
+        assertThat(t.get("fc.weight").shape()).containsExactly(3, 4);
+        ParameterSet b = new ParameterSet();
+        Dense other = new Dense(b, "", 4, 3, dev.vlstm.kernel.KernelProvider.get());
+        other.loadPyTorch(t, "fc.");
+        float[] x = TestData.uniform(3, 2 * 4, 1.0);
+        float[] y1 = new float[6];
+        float[] y2 = new float[6];
+        fc.forward(x, 2, y1);
+        other.forward(x, 2, y2);
+        assertThat(y2).containsExactly(y1);
+        Map<String, SafeTensors.Tensor> bad = new LinkedHashMap<>(t);
+        bad.put("fc.weight", SafeTensors.Tensor.of(new float[12], 4, 3));
+        assertThatThrownBy(() -> other.loadPyTorch(bad, "fc.")).hasMessageContaining("fc.weight has shape [4, 3], expected [3, 4]");
+        bad.remove("fc.bias");
+        assertThatThrownBy(() -> other.loadPyTorch(bad, "fc.")).hasMessageContaining("missing tensor fc.bias");
+    }
+
     @Test
     void modelFilesRecordConfigurationVersionAndOptimizerState(@TempDir Path tmp) throws IOException {
         LstmNetwork.Config cfg = new LstmNetwork.Config(3, 5, 2, true, LstmNetwork.Merge.SUM, 0.25f, true);
