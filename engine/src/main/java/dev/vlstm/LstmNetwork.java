@@ -816,8 +816,12 @@ public final class LstmNetwork implements AutoCloseable {
             ends.add(v);
         }
         ends.add(steps);
-        float[] in = new float[Checks.product("input", tb, config.inputSize())];
-        toTimeMajor(x, steps, batch, config.inputSize(), n, in);
+        // layer 0 reads x itself when it is already time-major with no padding to clear
+        float[] in = x;
+        if (config.batchFirst() || lengths != null) {
+            in = new float[Checks.product("input", tb, config.inputSize())];
+            toTimeMajor(x, steps, batch, config.inputSize(), n, in);
+        }
         float[] out = new float[Checks.product("output", tb, o)];
         float[] hs = new float[Checks.product("hidden", tb, h)];
         float[] rev = null;
@@ -845,10 +849,14 @@ public final class LstmNetwork implements AutoCloseable {
                 int t0 = 0;
                 for (int end : ends) {
                     int len = end - t0;
-                    float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
-                    float[] hc = new float[len * bh];
-                    cell.infer(xc, len, st, hc);
-                    System.arraycopy(hc, 0, hs, t0 * bh, hc.length);
+                    if (len == steps) {
+                        cell.infer(input, steps, st, hs);   // one chunk: no copies
+                    } else {
+                        float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
+                        float[] hc = new float[len * bh];
+                        cell.infer(xc, len, st, hc);
+                        System.arraycopy(hc, 0, hs, t0 * bh, hc.length);
+                    }
                     if (hN != null || cN != null) {
                         st.hidden(hBuf);
                         st.cell(cBuf);
@@ -942,22 +950,28 @@ public final class LstmNetwork implements AutoCloseable {
                 }
                 bufSteps = steps;
             }
-            float[] in = bufs[0];
+            int nl = config.layers();
+            float[] in = x;   // time-major input is read in place
             if (config.batchFirst()) {
+                in = bufs[0];
                 int f = config.inputSize();
                 for (int t = 0; t < steps; t++) {
                     for (int b = 0; b < streams; b++) {
                         System.arraycopy(x, (b * steps + t) * f, in, (t * streams + b) * f, f);
                     }
                 }
-            } else {
-                System.arraycopy(x, 0, in, 0, in.length);
             }
-            for (int l = 0; l < config.layers(); l++) {
-                cells[l].infer(bufs[l], steps, states[l], bufs[l + 1]);
+            for (int l = 0; l < nl; l++) {
+                float[] hidden = bufs[l + 1];
+                if (l == nl - 1) {
+                    // the last layer writes straight into a time-major output, and nowhere without one
+                    hidden = output == null ? null : config.batchFirst() ? bufs[nl] : output;
+                }
+                cells[l].infer(in, steps, states[l], hidden);
+                in = hidden;
             }
-            if (output != null) {
-                fromTimeMajor(bufs[config.layers()], steps, streams, config.hiddenSize(), output);
+            if (output != null && config.batchFirst()) {
+                fromTimeMajor(bufs[nl], steps, streams, config.hiddenSize(), output);
             }
         }
 

@@ -117,6 +117,14 @@ class LstmNetworkStreamingTest {
             all.reset();
             all.step(x, steps, again);
             assertSame("after reset()", again, fresh);
+            // without an output array the state advances the same
+            LstmNetwork.Session quiet = net.newSession(streams);
+            quiet.step(x, steps, null);
+            float[] h1 = new float[3 * streams * hid];
+            float[] h2 = new float[h1.length];
+            quiet.hidden(h1);
+            restart.hidden(h2);
+            assertSame("state without output", h1, h2);
             assertThatThrownBy(() -> all.reset(5)).hasMessageContaining("stream must be in [0, 5)");
             assertThatThrownBy(() -> all.step(new float[3], 1, null)).hasMessageContaining("x [T=1][B=5][I=4]");
         }
