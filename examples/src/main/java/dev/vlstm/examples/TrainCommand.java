@@ -179,6 +179,11 @@ final class TrainCommand implements Callable<Integer> {
                 position = Checkpoint.of(h.content().metadata(), resume);
                 if (position != null) {
                     position.requireSameRun(resume, seed, batch, train.count());
+                    if (position.epoch() > epochs + 1 || (position.epoch() == epochs + 1 && position.batch() > 0)) {
+                        throw new CliException(resume + ": checkpoint is at epoch " + position.epoch() + ", batch "
+                                + position.batch() + ", past the end of --epochs " + epochs + "; pass --epochs "
+                                + Math.max(position.epoch(), epochs + 1) + " or more to continue it");
+                    }
                 }
                 boolean opt = ClassifierFile.loadInto(h, model, resume);
                 out.printf("resumed from %s%s%s%n", resume, opt ? " (with Adam state, step " + adam.steps() + ")" : " (fresh optimizer state)",

@@ -165,6 +165,19 @@ class CheckpointTest {
         assertThat(other.code()).isEqualTo(1);
         assertThat(other.errLines()).hasSize(1);
         assertThat(other.err()).contains("checkpoint of a run with --seed 42, --batch 500").contains("--batch 400");
+        // the checkpoint is at the end of epoch 1 (position: epoch 2, batch 0): resuming with --epochs 1 is a no-op,
+        // and a checkpoint from inside epoch 2 cannot be resumed by a run that ends after epoch 1
+        CliTest.Result done = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
+                "--no-progress", "--resume", ck.toString());
+        assertThat(done.code()).as(done.err()).isZero();
+        Path mid = dir.resolve("mid.safetensors");
+        CliTest.Result two = CliTest.run("train", "--epochs", "2", "--batch", "500", "--hidden", "8", "--digits", "0",
+                "--no-progress", "--save", mid.toString(), "--checkpoint-every", "5");
+        assertThat(two.code()).as(two.err()).isZero();
+        CliTest.Result past = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
+                "--no-progress", "--resume", mid.toString());
+        assertThat(past.code()).isEqualTo(1);
+        assertThat(past.err()).contains("checkpoint is at epoch 3, batch 0, past the end of --epochs 1; pass --epochs 3");
         CliTest.Result noSave = CliTest.run("train", "--checkpoint-every", "5");
         assertThat(noSave.code()).isEqualTo(1);
         assertThat(noSave.err()).contains("--checkpoint-every needs --save FILE");
