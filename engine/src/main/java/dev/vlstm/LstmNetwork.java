@@ -778,7 +778,7 @@ public final class LstmNetwork implements AutoCloseable {
 
     /**
      * Inference over whole sequences (no dropout). Thread-safe: each call has its own workspace,
-     * allocated per call; for allocation-free repeated calls use a {@link Session}.
+     * allocated per call; for repeated calls without buffer allocation use a {@link Session}.
      *
      * @param x       inputs {@code [T][B][I]} or {@code [B][T][I]} (read)
      * @param steps   T, &gt; 0
@@ -907,7 +907,8 @@ public final class LstmNetwork implements AutoCloseable {
      * with the same results as {@link #infer} over the whole sequence. Inputs and outputs follow
      * the network's layout ({@code [T][S][F]} or {@code [S][T][F]}). A session is used by one
      * thread at a time; any number of sessions may run concurrently on one network. Advancing by
-     * the same chunk length repeatedly allocates nothing.
+     * the same chunk length repeatedly allocates no buffers (with more than one worker thread, only
+     * the pool's small per-call task objects).
      */
     public final class Session {
         private final int streams;
