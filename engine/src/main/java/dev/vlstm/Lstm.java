@@ -344,15 +344,21 @@ public final class Lstm implements AutoCloseable {
     }
 
     /**
-     * Copies the cell states of every step of the last {@link #forward}.
+     * h_t and c_t of one sample of the last {@link #forward} (a sequence's own end, for
+     * {@link LstmNetwork}'s per-sample lengths).
      *
-     * @param dst {@code [T][B][H]} (modified)
+     * @param t    the step, in [0, T)
+     * @param b    the sample, in [0, B)
+     * @param hDst receives h_t at hDst[off..off+H)
+     * @param cDst receives c_t at cDst[off..off+H)
+     * @param off  first index written
      */
-    public void cellStates(float[] dst) {
+    void stateAt(int t, int b, float[] hDst, float[] cDst, int off) {
         Train w = requireForward();
-        Checks.length("cell states [T][B][H]", dst, w.steps * w.batch * hiddenSize);
-        for (int t = 0; t < w.steps; t++) {
-            transposeOut(w.cs, (t + 1) * w.batch, w.ldState, w.batch, dst, t * w.batch * hiddenSize);
+        int col = (t + 1) * w.batch + b;
+        for (int u = 0; u < hiddenSize; u++) {
+            hDst[off + u] = w.hs[u * w.ldState + col];
+            cDst[off + u] = w.cs[u * w.ldState + col];
         }
     }
 

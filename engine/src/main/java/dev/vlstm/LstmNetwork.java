@@ -1,7 +1,9 @@
 package dev.vlstm;
 
+import dev.vlstm.io.AdamState;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.SafeTensors;
+import dev.vlstm.io.TorchLstm;
 import dev.vlstm.kernel.KernelProvider;
 import dev.vlstm.kernel.Kernels;
 import dev.vlstm.optim.Adam;
@@ -437,14 +439,6 @@ public final class LstmNetwork implements AutoCloseable {
         }
     }
 
-    /** Final (h or c) of direction (l, d): step n[b]-1 of states {@code [T][B][H]} into slot l·D+d. */
-    private void gatherFinal(float[] states, int slot, int batch, int[] n, float[] dst) {
-        int h = config.hiddenSize();
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(states, ((n[b] - 1) * batch + b) * h, dst, (slot * batch + b) * h, h);
-        }
-    }
-
     private static float[] slot(float[] states, int slot, int bh, float[] buf) {
         if (states == null) {
             return null;
@@ -466,7 +460,6 @@ public final class LstmNetwork implements AutoCloseable {
         final float[][] out;    // [L][T·B·O] merged outputs (before dropout)
         final float[][] mask;   // [L-1][T·B·O] dropout multipliers, or null
         final float[] hs;       // [T·B·H]
-        final float[] cs;       // [T·B·H]
         final float[][] rev;    // [2][T·B·F]: reversed inputs of layer 0 (F = I) and of later layers (F = O)
         final float[] dy;       // [T·B·O]      dL/d merged output of the current layer
         final float[] dHid;     // [T·B·H]
@@ -489,7 +482,7 @@ public final class LstmNetwork implements AutoCloseable {
             long tbl = (long) steps * batch;
             long fl = Math.max(maxF, h);
             // inputs, outputs, masks, reversed inputs and gradients of inputs/outputs, per T·B column
-            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 2) + 4L * h)
+            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 2) + 3L * h)
                     + 16L * cells.length * batch * h;
             MemoryBudget.require("LSTM network workspace for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
                     + ", H=" + h + ", " + nl + " layer(s)", bytes, tbl * fl);
@@ -506,7 +499,6 @@ public final class LstmNetwork implements AutoCloseable {
                     }
                 }
                 hs = new float[tb * h];
-                cs = new float[tb * h];
                 int other = nl > 1 ? tb * o : 0;
                 rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
                         new float[directions == 2 ? other : 0]};
@@ -564,9 +556,9 @@ public final class LstmNetwork implements AutoCloseable {
                 Lstm cell = cells[slot];
                 cell.forward(input, steps, batch, slot(h0, slot, bh, w.s0), slot(c0, slot, bh, w.s1));
                 cell.hiddenStates(w.hs);
-                cell.cellStates(w.cs);
-                gatherFinal(w.hs, slot, batch, n, w.hN);
-                gatherFinal(w.cs, slot, batch, n, w.cN);
+                for (int b = 0; b < batch; b++) {
+                    cell.stateAt(n[b] - 1, b, w.hN, w.cN, (slot * batch + b) * h);
+                }
                 mergeInto(w.hs, d, steps, batch, n, w.out[l]);
             }
             if (l + 1 < config.layers()) {
@@ -1070,22 +1062,11 @@ public final class LstmNetwork implements AutoCloseable {
         for (int l = 0; l < config.layers(); l++) {
             for (int d = 0; d < directions; d++) {
                 int in = config.layerInput(l);
-                int k = in + h;
-                float[] w = new float[4 * h * k];
+                float[] w = new float[4 * h * (in + h)];
                 float[] b = new float[4 * h];
                 params.get(prefix(l, d) + "weight", w);
                 params.get(prefix(l, d) + "bias", b);
-                float[] wih = new float[4 * h * in];
-                float[] whh = new float[4 * h * h];
-                for (int r = 0; r < 4 * h; r++) {
-                    System.arraycopy(w, r * k, wih, r * in, in);
-                    System.arraycopy(w, r * k + in, whh, r * h, h);
-                }
-                String s = suffix(l, d);
-                t.put(p + "weight_ih" + s, SafeTensors.Tensor.of(wih, 4 * h, in));
-                t.put(p + "weight_hh" + s, SafeTensors.Tensor.of(whh, 4 * h, h));
-                t.put(p + "bias_ih" + s, SafeTensors.Tensor.of(b, 4 * h));
-                t.put(p + "bias_hh" + s, SafeTensors.Tensor.of(new float[4 * h], 4 * h));
+                TorchLstm.putSplit(t, p, suffix(l, d), w, b, in, h);
             }
         }
         return t;
@@ -1134,15 +1115,7 @@ public final class LstmNetwork implements AutoCloseable {
                 float[] whh = shaped(tensors, p + "weight_hh" + s, 4L * h, h);
                 float[] bih = shaped(tensors, p + "bias_ih" + s, 4L * h);
                 float[] bhh = shaped(tensors, p + "bias_hh" + s, 4L * h);
-                int k = in + h;
-                float[] w = new float[4 * h * k];
-                float[] b = new float[4 * h];
-                for (int r = 0; r < 4 * h; r++) {
-                    System.arraycopy(wih, r * in, w, r * k, in);
-                    System.arraycopy(whh, r * h, w, r * k + in, h);
-                    b[r] = bih[r] + bhh[r];
-                }
-                staged.add(new float[][] {w, b});
+                staged.add(TorchLstm.fuse(wih, whh, bih, bhh, in, h));
             }
         }
         int i = 0;
@@ -1242,9 +1215,6 @@ public final class LstmNetwork implements AutoCloseable {
     /** The format version this build writes and reads. */
     public static final String FORMAT_VERSION = "1";
     private static final String TENSOR_PREFIX = "lstm.";
-    private static final String ADAM_M = "optimizer.adam.m";
-    private static final String ADAM_V = "optimizer.adam.v";
-    private static final String ADAM_STEP = "optimizer.adam.step";
 
     /**
      * Saves configuration and weights as safetensors (PyTorch names under {@code lstm.}, so
@@ -1267,15 +1237,8 @@ public final class LstmNetwork implements AutoCloseable {
         meta.put("dropout", Float.toString(config.dropout()));
         meta.put("batch_first", Boolean.toString(config.batchFirst()));
         meta.put("gate_order", "i,f,g,o");
-        if (optimizer != null && optimizer.steps() > 0) {
-            float[][] mv = optimizer.moments();
-            if (mv[0].length != params.size()) {
-                throw new IllegalArgumentException("the optimizer holds " + mv[0].length + " moments, the network "
-                        + params.size() + " parameters: not this network's optimizer");
-            }
-            t.put(ADAM_M, SafeTensors.Tensor.of(mv[0], mv[0].length));
-            t.put(ADAM_V, SafeTensors.Tensor.of(mv[1], mv[1].length));
-            meta.put(ADAM_STEP, Long.toString(optimizer.steps()));
+        if (optimizer != null) {
+            AdamState.put(optimizer, params.size(), t, meta);
         }
         SafeTensors.write(file, t, meta);
     }
@@ -1309,7 +1272,7 @@ public final class LstmNetwork implements AutoCloseable {
         for (Map.Entry<String, SafeTensors.Tensor> e : c.tensors().entrySet()) {
             if (e.getKey().startsWith(TENSOR_PREFIX)) {
                 lstmTensors.put(e.getKey(), e.getValue());
-            } else if (!e.getKey().equals(ADAM_M) && !e.getKey().equals(ADAM_V)) {
+            } else if (!e.getKey().equals(AdamState.M) && !e.getKey().equals(AdamState.V)) {
                 throw new FormatException(name, "unknown tensor " + e.getKey());
             }
         }
@@ -1336,21 +1299,7 @@ public final class LstmNetwork implements AutoCloseable {
         LstmNetwork net = of(cfg, threads, 1);
         try {
             net.loadPyTorch(lstmTensors, TENSOR_PREFIX);
-            SafeTensors.Tensor m = c.tensors().get(ADAM_M);
-            SafeTensors.Tensor v = c.tensors().get(ADAM_V);
-            if (optimizer != null && m != null && v != null) {
-                if (m.data().length != net.params.size() || v.data().length != net.params.size()) {
-                    throw new FormatException(name, "optimizer state has " + m.data().length + " values, the network "
-                            + net.params.size() + " parameters");
-                }
-                long step;
-                try {
-                    step = Long.parseLong(meta.getOrDefault(ADAM_STEP, "0"));
-                } catch (NumberFormatException e) {
-                    throw new FormatException(name, "bad " + ADAM_STEP + " metadata: " + meta.get(ADAM_STEP));
-                }
-                optimizer.restore(step, m.data(), v.data());
-            }
+            AdamState.restore(c, optimizer, net.params.size(), name);
         } catch (IllegalArgumentException e) {
             net.close();
             throw new FormatException(name, e.getMessage());

@@ -43,9 +43,6 @@ public final class ClassifierFile {
     static final String B_HH = "lstm.bias_hh_l0";
     static final String FC_W = "fc.weight";
     static final String FC_B = "fc.bias";
-    static final String ADAM_M = "optimizer.adam.m";
-    static final String ADAM_V = "optimizer.adam.v";
-    static final String ADAM_STEP = "optimizer.adam.step";
 
     /**
      * What a file holds.
@@ -58,7 +55,7 @@ public final class ClassifierFile {
     public record Header(int inputSize, int hiddenSize, int classes, SafeTensors.Content content) {
         /** @return whether the file carries Adam state */
         public boolean hasOptimizerState() {
-            return content.tensors().containsKey(ADAM_M) && content.tensors().containsKey(ADAM_V);
+            return AdamState.present(content.tensors());
         }
     }
 
@@ -77,27 +74,17 @@ public final class ClassifierFile {
     public static void save(SequenceClassifier model, Path file, Map<String, String> metadata, boolean withOptimizer)
             throws IOException {
         int in = model.inputSize(), h = model.hiddenSize(), c = model.classes();
-        int k = in + h;
         ParameterSet p = model.parameters();
-        float[] w = new float[4 * h * k];
+        float[] w = new float[4 * h * (in + h)];
         float[] b = new float[4 * h];
         p.get("lstm.weight", w);
         p.get("lstm.bias", b);
-        float[] wih = new float[4 * h * in];
-        float[] whh = new float[4 * h * h];
-        for (int r = 0; r < 4 * h; r++) {
-            System.arraycopy(w, r * k, wih, r * in, in);
-            System.arraycopy(w, r * k + in, whh, r * h, h);
-        }
         float[] fw = new float[c * h];
         float[] fb = new float[c];
         p.get("fc.weight", fw);
         p.get("fc.bias", fb);
         Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
-        t.put(W_IH, SafeTensors.Tensor.of(wih, 4 * h, in));
-        t.put(W_HH, SafeTensors.Tensor.of(whh, 4 * h, h));
-        t.put(B_IH, SafeTensors.Tensor.of(b, 4 * h));
-        t.put(B_HH, SafeTensors.Tensor.of(new float[4 * h], 4 * h));
+        TorchLstm.putSplit(t, "lstm.", "_l0", w, b, in, h);
         t.put(FC_W, SafeTensors.Tensor.of(fw, c, h));
         t.put(FC_B, SafeTensors.Tensor.of(fb, c));
         Map<String, String> meta = new LinkedHashMap<>();
@@ -110,11 +97,8 @@ public final class ClassifierFile {
         if (metadata != null) {
             meta.putAll(metadata);
         }
-        if (withOptimizer && model.optimizer() instanceof Adam adam && adam.steps() > 0) {
-            float[][] mv = adam.moments();
-            t.put(ADAM_M, SafeTensors.Tensor.of(mv[0], mv[0].length));
-            t.put(ADAM_V, SafeTensors.Tensor.of(mv[1], mv[1].length));
-            meta.put(ADAM_STEP, Long.toString(adam.steps()));
+        if (withOptimizer && model.optimizer() instanceof Adam adam) {
+            AdamState.put(adam, p.size(), t, meta);
         }
         SafeTensors.write(file, t, meta);
     }
@@ -224,39 +208,13 @@ public final class ClassifierFile {
                     + model.classes());
         }
         int in = header.inputSize(), h = header.hiddenSize();
-        int k = in + h;
         Map<String, SafeTensors.Tensor> t = header.content().tensors();
-        float[] wih = t.get(W_IH).data();
-        float[] whh = t.get(W_HH).data();
-        float[] bih = t.get(B_IH).data();
-        float[] bhh = t.get(B_HH).data();
-        float[] w = new float[4 * h * k];
-        float[] b = new float[4 * h];
-        for (int r = 0; r < 4 * h; r++) {
-            System.arraycopy(wih, r * in, w, r * k, in);
-            System.arraycopy(whh, r * h, w, r * k + in, h);
-            b[r] = bih[r] + bhh[r];
-        }
+        float[][] wb = TorchLstm.fuse(t.get(W_IH).data(), t.get(W_HH).data(), t.get(B_IH).data(), t.get(B_HH).data(), in, h);
         ParameterSet p = model.parameters();
-        p.set("lstm.weight", w);
-        p.set("lstm.bias", b);
+        p.set("lstm.weight", wb[0]);
+        p.set("lstm.bias", wb[1]);
         p.set("fc.weight", t.get(FC_W).data());
         p.set("fc.bias", t.get(FC_B).data());
-        if (header.hasOptimizerState() && model.optimizer() instanceof Adam adam) {
-            float[] m = t.get(ADAM_M).data();
-            float[] v = t.get(ADAM_V).data();
-            if (m.length != p.size() || v.length != p.size()) {
-                throw new FormatException(name, "optimizer state has " + m.length + " values, the model " + p.size());
-            }
-            long step;
-            try {
-                step = Long.parseLong(header.content().metadata().getOrDefault(ADAM_STEP, "0"));
-            } catch (NumberFormatException e) {
-                throw new FormatException(name, "bad " + ADAM_STEP + " metadata");
-            }
-            adam.restore(step, m, v);
-            return true;
-        }
-        return false;
+        return model.optimizer() instanceof Adam adam && AdamState.restore(header.content(), adam, p.size(), name);
     }
 }
