@@ -16,14 +16,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 class LstmNetworkTest {
     static final double FD_EPS = 1e-6;
 
-    static float[] batchFirst(float[] tm, int steps, int batch, int f) {
-        float[] bf = new float[tm.length];
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(tm, (t * batch + b) * f, bf, (b * steps + t) * f, f);
+    /** {@code [n0][n1][f]} to {@code [n1][n0][f]}: time-major to batch-first with (T, B), back with (B, T). */
+    static float[] swapOuter(float[] a, int n0, int n1, int f) {
+        float[] out = new float[a.length];
+        for (int i = 0; i < n0; i++) {
+            for (int j = 0; j < n1; j++) {
+                System.arraycopy(a, (i * n1 + j) * f, out, (j * n0 + i) * f, f);
             }
         }
-        return bf;
+        return out;
+    }
+
+    static float[] batchFirst(float[] tm, int steps, int batch, int f) {
+        return swapOuter(tm, steps, batch, f);
     }
 
     static int[] lengths(long seed, int batch, int steps, boolean varying) {
@@ -188,13 +193,7 @@ class LstmNetworkTest {
     }
 
     static float[] batchFirstToTimeMajor(float[] bf, int steps, int batch, int f) {
-        float[] tm = new float[bf.length];
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(bf, (b * steps + t) * f, tm, (t * batch + b) * f, f);
-            }
-        }
-        return tm;
+        return swapOuter(bf, batch, steps, f);
     }
 
     /** The reference itself is checked: a sample alone equals that sample inside a padded batch. */
