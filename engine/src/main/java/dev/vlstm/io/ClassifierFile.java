@@ -3,6 +3,7 @@ package dev.vlstm.io;
 import dev.vlstm.ParameterSet;
 import dev.vlstm.SequenceClassifier;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.ParameterAverage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,6 +27,12 @@ import java.util.Map;
  * <p>Optionally the file also carries the Adam state ({@code optimizer.adam.m},
  * {@code optimizer.adam.v}, metadata {@code optimizer.adam.step}); PyTorch then needs
  * {@code strict=False} or those keys removed.
+ *
+ * <p>A model trained with a {@link ParameterAverage} is saved as its average: the PyTorch
+ * tensors hold the averaged weights (what was evaluated), metadata {@value #EMA_DECAY} and
+ * {@value #EMA_STEPS} say so. With the training state ({@code withTrainingState}) the file also
+ * holds the last step's weights as the flat tensor {@value #TRAINING_WEIGHTS}, so that
+ * {@link #resume} continues both the training and the average exactly.
  */
 public final class ClassifierFile {
     /** Metadata key naming the format. */
@@ -43,6 +50,12 @@ public final class ClassifierFile {
     static final String B_HH = "lstm.bias_hh_l0";
     static final String FC_W = "fc.weight";
     static final String FC_B = "fc.bias";
+    /** Tensor of the last training step's weights (flat, engine layout) when the model tensors hold an average. */
+    public static final String TRAINING_WEIGHTS = "optimizer.training_weights";
+    /** Metadata key of the decay of the average the model tensors hold. */
+    public static final String EMA_DECAY = "ema_decay";
+    /** Metadata key of the number of steps in that average. */
+    public static final String EMA_STEPS = "ema_steps";
 
     /**
      * What a file holds.
@@ -57,6 +70,21 @@ public final class ClassifierFile {
         public boolean hasOptimizerState() {
             return AdamState.present(content.tensors());
         }
+
+        /** @return whether the model tensors hold an average and the file also the last step's weights */
+        public boolean hasTrainingWeights() {
+            return content.tensors().containsKey(TRAINING_WEIGHTS);
+        }
+    }
+
+    /**
+     * What {@link #resume} restored.
+     *
+     * @param optimizerState whether the Adam state was restored
+     * @param average        the average to keep updating, or null when none was asked for
+     * @param averageSteps   the steps already in {@code average} (0 when it starts at the file's weights)
+     */
+    public record Resumed(boolean optimizerState, ParameterAverage average, long averageSteps) {
     }
 
     private ClassifierFile() {
@@ -73,20 +101,37 @@ public final class ClassifierFile {
      */
     public static void save(SequenceClassifier model, Path file, Map<String, String> metadata, boolean withOptimizer)
             throws IOException {
+        save(model, null, file, metadata, withOptimizer);
+    }
+
+    /**
+     * Saves the model, or its average.
+     *
+     * @param model             the model (read)
+     * @param average           an average of {@code model.parameters()} to save as the model, or null
+     *                          to save the parameters themselves; swapped in or not
+     * @param file              destination, replaced atomically
+     * @param metadata          extra metadata strings (e.g. training options), may be empty
+     * @param withTrainingState also store the Adam moments (when the optimizer is Adam) and, with an
+     *                          average, the last step's weights, for an exact {@link #resume}
+     * @throws IOException if it cannot be written
+     */
+    public static void save(SequenceClassifier model, ParameterAverage average, Path file, Map<String, String> metadata,
+            boolean withTrainingState) throws IOException {
         int in = model.inputSize(), h = model.hiddenSize(), c = model.classes();
         ParameterSet p = model.parameters();
-        float[] w = new float[4 * h * (in + h)];
-        float[] b = new float[4 * h];
-        p.get("lstm.weight", w);
-        p.get("lstm.bias", b);
-        float[] fw = new float[c * h];
-        float[] fb = new float[c];
-        p.get("fc.weight", fw);
-        p.get("fc.bias", fb);
+        float[] live = p.values();
+        float[] saved = live;
+        float[] training = null;
+        if (average != null) {
+            float[] other = average.values();
+            saved = average.swapped() ? live : other;
+            training = average.swapped() ? other : live;
+        }
         Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
-        TorchLstm.putSplit(t, "lstm.", "_l0", w, b, in, h);
-        t.put(FC_W, SafeTensors.Tensor.of(fw, c, h));
-        t.put(FC_B, SafeTensors.Tensor.of(fb, c));
+        TorchLstm.putSplit(t, "lstm.", "_l0", slice(p, saved, "lstm.weight"), slice(p, saved, "lstm.bias"), in, h);
+        t.put(FC_W, SafeTensors.Tensor.of(slice(p, saved, "fc.weight"), c, h));
+        t.put(FC_B, SafeTensors.Tensor.of(slice(p, saved, "fc.bias"), c));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT_KEY, FORMAT);
         meta.put(VERSION_KEY, VERSION);
@@ -94,13 +139,29 @@ public final class ClassifierFile {
         meta.put("hidden_size", Integer.toString(h));
         meta.put("num_classes", Integer.toString(c));
         meta.put("gate_order", "i,f,g,o");
+        if (average != null) {
+            meta.put(EMA_DECAY, Float.toString(average.decay()));
+            meta.put(EMA_STEPS, Long.toString(average.steps()));
+        }
         if (metadata != null) {
             meta.putAll(metadata);
         }
-        if (withOptimizer && model.optimizer() instanceof Adam adam) {
-            AdamState.put(adam, p.size(), t, meta);
+        if (withTrainingState) {
+            if (model.optimizer() instanceof Adam adam) {
+                AdamState.put(adam, p.size(), t, meta);
+            }
+            if (training != null) {
+                t.put(TRAINING_WEIGHTS, SafeTensors.Tensor.of(training.clone(), training.length));
+            }
         }
         SafeTensors.write(file, t, meta);
+    }
+
+    private static float[] slice(ParameterSet p, float[] values, String name) {
+        ParameterSet.View v = p.view(name);
+        float[] out = new float[v.size()];
+        System.arraycopy(values, v.offset(), out, 0, v.size());
+        return out;
     }
 
     /**
@@ -166,7 +227,25 @@ public final class ClassifierFile {
         checkMeta(name, meta, "input_size", in);
         checkMeta(name, meta, "hidden_size", h);
         checkMeta(name, meta, "num_classes", cl);
+        if (t.containsKey(TRAINING_WEIGHTS)) {
+            long size = h4 * (in + h) + h4 + cl * h + cl;
+            expect(name, TRAINING_WEIGHTS, t.get(TRAINING_WEIGHTS).shape(), size);
+            averageSteps(name, meta);
+        }
         return new Header((int) in, (int) h, (int) cl, c);
+    }
+
+    private static long averageSteps(String name, Map<String, String> meta) throws FormatException {
+        String v = meta.get(EMA_STEPS);
+        try {
+            long steps = Long.parseLong(String.valueOf(v));
+            if (steps >= 0) {
+                return steps;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new FormatException(name, TRAINING_WEIGHTS + " needs metadata " + EMA_STEPS + " >= 0, found " + v);
     }
 
     private static void need(String name, String k, long[] shape, int rank) throws FormatException {
@@ -216,5 +295,51 @@ public final class ClassifierFile {
         p.set("fc.weight", t.get(FC_W).data());
         p.set("fc.bias", t.get(FC_B).data());
         return model.optimizer() instanceof Adam adam && AdamState.restore(header.content(), adam, p.size(), name);
+    }
+
+    /**
+     * Loads a file to continue training it. The model gets the weights training left off with:
+     * {@value #TRAINING_WEIGHTS} when the file has them, else the model tensors; and the Adam state
+     * if the file has it and the model's optimizer is Adam. With {@code decay > 0} an average of
+     * the model's parameters is returned: the file's averaged weights and step count when it has
+     * training weights, else a fresh average starting at the loaded weights.
+     *
+     * @param header from {@link #inspect}
+     * @param model  the model (modified)
+     * @param decay  the decay of the average to continue, in [0, 1); 0 for none
+     * @param file   the file name, for messages
+     * @return what was restored
+     * @throws FormatException if the sizes differ from the model's, or the file's values are not finite
+     */
+    public static Resumed resume(Header header, SequenceClassifier model, float decay, Path file) throws FormatException {
+        boolean opt = loadInto(header, model, file);
+        ParameterSet p = model.parameters();
+        float[] averaged = p.values().clone();
+        boolean hasTraining = header.hasTrainingWeights();
+        if (hasTraining) {
+            float[] w = header.content().tensors().get(TRAINING_WEIGHTS).data();
+            System.arraycopy(w, 0, p.values(), 0, w.length);
+            p.markModified();
+        }
+        requireFinite(averaged, hasTraining ? "the averaged weights" : "the weights", file);
+        requireFinite(p.values(), "the training weights", file);
+        if (decay == 0) {
+            return new Resumed(opt, null, 0);
+        }
+        ParameterAverage average = new ParameterAverage(p, decay);
+        long steps = 0;
+        if (hasTraining) {
+            steps = averageSteps(String.valueOf(file), header.content().metadata());
+            average.restore(steps, averaged);
+        }
+        return new Resumed(opt, average, steps);
+    }
+
+    private static void requireFinite(float[] values, String what, Path file) throws FormatException {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new FormatException(String.valueOf(file), what + " are not all finite (" + v + ")");
+            }
+        }
     }
 }

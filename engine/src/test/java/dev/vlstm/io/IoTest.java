@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vlstm.SequenceClassifier;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.ParameterAverage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -232,6 +233,113 @@ class IoTest {
             assertThat(lossAfter[1]).isEqualTo(lossAfter[0]);
             float[] p2 = m2.parameters().values().clone();
             assertThat(p2).hasSize(m2.parameters().size());
+        }
+    }
+
+    @Test
+    void anAveragedModelIsSavedAsItsAverageAndResumesTrainingAndAverageExactly() throws IOException {
+        int in = 5, h = 7, c = 3, steps = 4, batch = 6;
+        float[] x = new float[steps * batch * in];
+        SplittableRandom r = new SplittableRandom(2);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextDouble(-1, 1);
+        }
+        int[] labels = {0, 1, 2, 0, 1, 2};
+        Path p = dir.resolve("avg.safetensors");
+        Path plain = dir.resolve("avg-plain.safetensors");
+        float[] averagedLogits = new float[batch * c];
+        float[] liveAtSave;
+        float[] liveAtEnd;
+        float[] averageAtEnd;
+        try (SequenceClassifier m = SequenceClassifier.builder(in, h, c).seed(3).build()) {
+            ParameterAverage avg = new ParameterAverage(m.parameters(), 0.9f);
+            for (int s = 0; s < 3; s++) {
+                m.trainStep(x, steps, batch, labels);
+                avg.update();
+            }
+            avg.swap();
+            m.logits(x, steps, batch, averagedLogits);
+            ClassifierFile.save(m, avg, p, Map.of(), true);   // swapped in: still saves the average as the model
+            avg.swap();
+            ClassifierFile.save(m, avg, plain, Map.of(), false);
+            liveAtSave = m.parameters().values().clone();
+            for (int s = 0; s < 2; s++) {
+                m.trainStep(x, steps, batch, labels);
+                avg.update();
+            }
+            liveAtEnd = m.parameters().values().clone();
+            averageAtEnd = avg.values();
+        }
+        SafeTensors.Content content = SafeTensors.read(p);
+        assertThat(content.metadata()).containsEntry(ClassifierFile.EMA_DECAY, "0.9").containsEntry(ClassifierFile.EMA_STEPS, "3");
+        assertThat(content.tensors()).containsKey(ClassifierFile.TRAINING_WEIGHTS);
+        assertThat(SafeTensors.read(plain).tensors()).doesNotContainKey(ClassifierFile.TRAINING_WEIGHTS)
+                .doesNotContainKey(AdamState.M);
+
+        ClassifierFile.Header hd = ClassifierFile.inspect(p);
+        assertThat(hd.hasTrainingWeights()).isTrue();
+        // the model tensors are the average: what predict and PyTorch see
+        try (SequenceClassifier m2 = SequenceClassifier.builder(in, h, c).seed(99).build()) {
+            ClassifierFile.loadInto(hd, m2, p);
+            float[] logits = new float[batch * c];
+            m2.logits(x, steps, batch, logits);
+            assertThat(logits).containsExactly(averagedLogits);
+        }
+        // resume: the training weights, Adam and the average continue as if never saved
+        try (SequenceClassifier m3 = SequenceClassifier.builder(in, h, c).seed(99).build()) {
+            ClassifierFile.Resumed res = ClassifierFile.resume(hd, m3, 0.9f, p);
+            assertThat(res.optimizerState()).isTrue();
+            assertThat(res.averageSteps()).isEqualTo(3);
+            assertThat(m3.parameters().values()).containsExactly(liveAtSave);
+            for (int s = 0; s < 2; s++) {
+                m3.trainStep(x, steps, batch, labels);
+                res.average().update();
+            }
+            assertThat(m3.parameters().values()).containsExactly(liveAtEnd);
+            assertThat(res.average().values()).containsExactly(averageAtEnd);
+        }
+        // without an average the training weights are still the ones to continue from
+        try (SequenceClassifier m4 = SequenceClassifier.builder(in, h, c).build()) {
+            ClassifierFile.Resumed res = ClassifierFile.resume(hd, m4, 0f, p);
+            assertThat(res.average()).isNull();
+            assertThat(m4.parameters().values()).containsExactly(liveAtSave);
+        }
+        // a model file without training state: a fresh average starting at its (averaged) weights
+        ClassifierFile.Header hp = ClassifierFile.inspect(plain);
+        assertThat(hp.hasTrainingWeights()).isFalse();
+        try (SequenceClassifier m5 = SequenceClassifier.builder(in, h, c).build()) {
+            ClassifierFile.Resumed res = ClassifierFile.resume(hp, m5, 0.5f, plain);
+            assertThat(res.optimizerState()).isFalse();
+            assertThat(res.averageSteps()).isZero();
+            assertThat(res.average().steps()).isZero();
+            float[] logits = new float[batch * c];
+            m5.logits(x, steps, batch, logits);
+            assertThat(logits).containsExactly(averagedLogits);
+            assertThat(res.average().values()).containsExactly(m5.parameters().values());
+        }
+        // damaged training state
+        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>(content.tensors());
+        t.put(ClassifierFile.TRAINING_WEIGHTS, SafeTensors.Tensor.of(new float[5], 5));
+        Path bad = dir.resolve("bad-size.safetensors");
+        SafeTensors.write(bad, t, content.metadata());
+        assertThatThrownBy(() -> ClassifierFile.inspect(bad)).isInstanceOf(FormatException.class)
+                .hasMessageContaining(ClassifierFile.TRAINING_WEIGHTS).hasMessageContaining("[5]");
+        Map<String, String> noSteps = new LinkedHashMap<>(content.metadata());
+        noSteps.remove(ClassifierFile.EMA_STEPS);
+        Path bad2 = dir.resolve("no-steps.safetensors");
+        SafeTensors.write(bad2, content.tensors(), noSteps);
+        assertThatThrownBy(() -> ClassifierFile.inspect(bad2)).isInstanceOf(FormatException.class)
+                .hasMessageContaining(ClassifierFile.EMA_STEPS);
+        Map<String, SafeTensors.Tensor> nan = new LinkedHashMap<>(content.tensors());
+        float[] w = content.tensors().get(ClassifierFile.TRAINING_WEIGHTS).data().clone();
+        w[7] = Float.NaN;
+        nan.put(ClassifierFile.TRAINING_WEIGHTS, SafeTensors.Tensor.of(w, w.length));
+        Path bad3 = dir.resolve("nan.safetensors");
+        SafeTensors.write(bad3, nan, content.metadata());
+        ClassifierFile.Header h3 = ClassifierFile.inspect(bad3);
+        try (SequenceClassifier m6 = SequenceClassifier.builder(in, h, c).build()) {
+            assertThatThrownBy(() -> ClassifierFile.resume(h3, m6, 0.9f, bad3)).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("training weights are not all finite");
         }
     }
 
