@@ -13,8 +13,9 @@ import java.util.Map;
  * Where a training run stands, stored in a checkpoint's safetensors metadata next to the model
  * and the Adam state: the epoch in progress, the batches of it already trained, the running cost
  * sum of that epoch, the finished epochs' metrics, and what must match to continue exactly (seed,
- * batch size, training-set size). The data order needs no storing: the order of epoch e is the
- * e-th successive shuffle of a generator seeded by {@code --seed}, so it is replayed.
+ * batch size, training-set size, the decay of the weight average). The data order needs no
+ * storing: the order of epoch e is the e-th successive shuffle of a generator seeded by
+ * {@code --seed}, so it is replayed.
  *
  * @param epoch    the epoch to continue (1-based); epochs + 1 when training finished
  * @param batch    batches of that epoch already trained
@@ -22,9 +23,11 @@ import java.util.Map;
  * @param seed     the run's --seed
  * @param batchSize the run's --batch
  * @param trainCount training images
+ * @param ema      the run's --ema (the average's decay; 0 = none)
  * @param history  finished epochs: epoch, cost, test accuracy, validation accuracy, seconds, timesteps/s
  */
-record Checkpoint(int epoch, int batch, double costSum, long seed, int batchSize, int trainCount, List<double[]> history) {
+record Checkpoint(int epoch, int batch, double costSum, long seed, int batchSize, int trainCount, float ema,
+        List<double[]> history) {
 
     static final String PREFIX = "checkpoint.";
 
@@ -41,6 +44,7 @@ record Checkpoint(int epoch, int batch, double costSum, long seed, int batchSize
         m.put(PREFIX + "seed", Long.toString(seed));
         m.put(PREFIX + "batch_size", Integer.toString(batchSize));
         m.put(PREFIX + "train_count", Integer.toString(trainCount));
+        m.put(PREFIX + "ema", Float.toString(ema));
         StringBuilder sb = new StringBuilder();
         for (double[] r : history) {
             for (int i = 0; i < r.length; i++) {
@@ -76,9 +80,10 @@ record Checkpoint(int epoch, int batch, double costSum, long seed, int batchSize
             }
             Checkpoint c = new Checkpoint(Integer.parseInt(meta.get(PREFIX + "epoch")), Integer.parseInt(meta.get(PREFIX + "batch")),
                     Double.parseDouble(meta.get(PREFIX + "cost_sum")), Long.parseLong(meta.get(PREFIX + "seed")),
-                    Integer.parseInt(meta.get(PREFIX + "batch_size")), Integer.parseInt(meta.get(PREFIX + "train_count")), rows);
+                    Integer.parseInt(meta.get(PREFIX + "batch_size")), Integer.parseInt(meta.get(PREFIX + "train_count")),
+                    Float.parseFloat(meta.getOrDefault(PREFIX + "ema", "0")), rows);   // checkpoints before --ema: none
             if (c.epoch < 1 || c.batch < 0 || c.batchSize < 1 || c.trainCount < 1 || c.batch > c.trainCount / c.batchSize
-                    || !Double.isFinite(c.costSum)) {
+                    || !Double.isFinite(c.costSum) || !(c.ema >= 0 && c.ema < 1)) {
                 throw new NumberFormatException("position out of range");
             }
             return c;
@@ -88,11 +93,11 @@ record Checkpoint(int epoch, int batch, double costSum, long seed, int batchSize
     }
 
     /** Fails unless this run would continue the checkpointed one exactly. */
-    void requireSameRun(Path file, long runSeed, int runBatch, int runTrainCount) {
-        if (seed != runSeed || batchSize != runBatch || trainCount != runTrainCount) {
-            throw new CliException(file + ": checkpoint of a run with --seed " + seed + ", --batch " + batchSize + " and "
-                    + trainCount + " training images; this run has --seed " + runSeed + ", --batch " + runBatch + " and "
-                    + runTrainCount + ". Pass the same values (and data) to continue it");
+    void requireSameRun(Path file, long runSeed, int runBatch, int runTrainCount, float runEma) {
+        if (seed != runSeed || batchSize != runBatch || trainCount != runTrainCount || ema != runEma) {
+            throw new CliException(file + ": checkpoint of a run with --seed " + seed + ", --batch " + batchSize + ", --ema "
+                    + ema + " and " + trainCount + " training images; this run has --seed " + runSeed + ", --batch " + runBatch
+                    + ", --ema " + runEma + " and " + runTrainCount + ". Pass the same values (and data) to continue it");
         }
     }
 

@@ -7,6 +7,7 @@ import dev.vlstm.examples.data.Mnist;
 import dev.vlstm.io.ClassifierFile;
 import dev.vlstm.kernel.KernelProvider;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.ParameterAverage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -77,6 +78,12 @@ final class TrainCommand implements Callable<Integer> {
                     + "U(±1/√H) (default: ${DEFAULT-VALUE}).")
     float headInitStd = 1f;
 
+    @Option(names = "--ema", paramLabel = "DECAY",
+            description = "Evaluate and save an exponential moving average of the weights (decay min(DECAY, (1+t)/(10+t)) "
+                    + "at step t, as TensorFlow's ExponentialMovingAverage); 0 = the last step's weights "
+                    + "(default: ${DEFAULT-VALUE}).")
+    float ema = ParameterAverage.DEFAULT_DECAY;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Worker threads (default: available processors, here ${DEFAULT-VALUE}). Results do not depend on it.")
     int threads = Runtime.getRuntime().availableProcessors();
@@ -130,6 +137,7 @@ final class TrainCommand implements Callable<Integer> {
         check(lr > 0 && Float.isFinite(lr), "--lr must be a positive number, was " + lr);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0, was " + clip);
         check(headInitStd >= 0 && Float.isFinite(headInitStd), "--head-init-std must be >= 0, was " + headInitStd);
+        check(ema >= 0 && ema < 1, "--ema must be in [0, 1), was " + ema);
         check(threads >= 1 && threads <= 256, "--threads must be in [1, 256], was " + threads);
         check(digits >= 0 && digits <= 20, "--digits must be in [0, 20], was " + digits);
         check(!(download && data != null), "use either --data or --download, not both");
@@ -159,14 +167,16 @@ final class TrainCommand implements Callable<Integer> {
 
         Adam adam = new Adam(lr);
         Checkpoint position = null;
+        ParameterAverage average = null;
         if (save != null) {
             Checkpoint.removeStaleTemporaries(save);
         }
         try (SequenceClassifier model = SequenceClassifier.builder(features, hidden, classes).seed(seed)
                 .threads(threads).optimizer(adam).clipNorm(clip).headInitStd(headInitStd).build()) {
             out.printf(Locale.ROOT, "data: %s%n", split.source());
-            out.printf(Locale.ROOT, "model: LSTM %d→%d (T=%d) → dense %d, softmax cross-entropy; Adam lr %s, batch %d%s%n",
-                    features, hidden, steps, classes, lr, batch, clip > 0 ? ", clip " + clip : "");
+            out.printf(Locale.ROOT, "model: LSTM %d→%d (T=%d) → dense %d, softmax cross-entropy; Adam lr %s, batch %d%s%s%n",
+                    features, hidden, steps, classes, lr, batch, clip > 0 ? ", clip " + clip : "",
+                    ema > 0 ? "; evaluated with a moving average of the weights (--ema " + ema + ")" : "");
             out.printf(Locale.ROOT, "engine: %s kernels, %d thread%s, seed %d%n", KernelProvider.get().name(), threads,
                     threads == 1 ? "" : "s", seed);
             if (resume != null) {
@@ -178,16 +188,20 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 position = Checkpoint.of(h.content().metadata(), resume);
                 if (position != null) {
-                    position.requireSameRun(resume, seed, batch, train.count());
+                    position.requireSameRun(resume, seed, batch, train.count(), ema);
                     if (position.epoch() > epochs + 1 || (position.epoch() == epochs + 1 && position.batch() > 0)) {
                         throw new CliException(resume + ": checkpoint is at epoch " + position.epoch() + ", batch "
                                 + position.batch() + ", past the end of --epochs " + epochs + "; pass --epochs "
                                 + Math.max(position.epoch(), epochs + 1) + " or more to continue it");
                     }
                 }
-                boolean opt = ClassifierFile.loadInto(h, model, resume);
-                out.printf("resumed from %s%s%s%n", resume, opt ? " (with Adam state, step " + adam.steps() + ")" : " (fresh optimizer state)",
+                ClassifierFile.Resumed r = ClassifierFile.resume(h, model, ema, resume);
+                average = r.average();
+                out.printf("resumed from %s%s%s%s%n", resume, r.optimizerState() ? " (with Adam state, step " + adam.steps() + ")"
+                        : " (fresh optimizer state)", r.averageSteps() > 0 ? ", average of " + r.averageSteps() + " steps" : "",
                         position == null ? "" : String.format(Locale.ROOT, " at epoch %d, batch %d", position.epoch(), position.batch()));
+            } else if (ema > 0) {
+                average = new ParameterAverage(model.parameters(), ema);
             }
 
             int batches = train.count() / batch;
@@ -237,10 +251,13 @@ final class TrainCommand implements Callable<Integer> {
                                             : "; the last good checkpoint is kept: " + lastCheckpoint));
                         }
                         costSum += loss;
+                        if (average != null) {
+                            average.update();
+                        }
                         if (checkpointEvery != null && (bi + 1) % checkpointEvery == 0 && bi + 1 < batches) {
                             requireFiniteParameters(model, epoch, bi + 1, lastCheckpoint);
-                            Checkpoint c = new Checkpoint(epoch, bi + 1, costSum, seed, batch, train.count(), rows);
-                            ClassifierFile.save(model, save, c.metadata(runMetadata(steps, testAcc)), true);
+                            Checkpoint c = new Checkpoint(epoch, bi + 1, costSum, seed, batch, train.count(), ema, rows);
+                            ClassifierFile.save(model, average, save, c.metadata(runMetadata(steps, testAcc)), true);
                             lastCheckpoint = save + " (epoch " + epoch + ", batch " + (bi + 1) + ")";
                         }
                         if (pb != null) {
@@ -254,8 +271,10 @@ final class TrainCommand implements Callable<Integer> {
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double cost = costSum / batches;
                 double tsPerSec = (double) (batches - firstBatch) * batch * steps / seconds;
+                swap(average);   // evaluate the averaged weights
                 testAcc = Evaluation.accuracy(model, test, threads);
                 double valAcc = split.validation() == null ? Double.NaN : Evaluation.accuracy(model, split.validation(), threads);
+                swap(average);
                 out.printf(Locale.ROOT, "Epoch %3d/%d  cost %.6f  test accuracy %.4f%s  %5.2f s  %,10.0f timesteps/s%n",
                         epoch, epochs, cost, testAcc,
                         Double.isNaN(valAcc) ? "" : String.format(Locale.ROOT, "  validation accuracy %.4f", valAcc),
@@ -267,20 +286,21 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 if (checkpointEvery != null) {
                     requireFiniteParameters(model, epoch, batches, lastCheckpoint);
-                    Checkpoint c = new Checkpoint(epoch + 1, 0, 0, seed, batch, train.count(), rows);
-                    ClassifierFile.save(model, save, c.metadata(runMetadata(steps, testAcc)), true);
+                    Checkpoint c = new Checkpoint(epoch + 1, 0, 0, seed, batch, train.count(), ema, rows);
+                    ClassifierFile.save(model, average, save, c.metadata(runMetadata(steps, testAcc)), true);
                     lastCheckpoint = save + " (end of epoch " + epoch + ")";
                 }
             }
             double total = (System.nanoTime() - start) / 1e9;
-            out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epochs, %.1f s in all%n", testAcc, epochs, total);
+            out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epoch%s, %.1f s in all%n", testAcc, epochs,
+                    epochs == 1 ? "" : "s", total);
             if (save != null) {
                 Map<String, String> meta = runMetadata(steps, testAcc);
                 boolean withOptimizer = saveOptimizer || checkpointEvery != null;
                 if (checkpointEvery != null) {
-                    meta = new Checkpoint(epochs + 1, 0, 0, seed, batch, train.count(), rows).metadata(meta);
+                    meta = new Checkpoint(epochs + 1, 0, 0, seed, batch, train.count(), ema, rows).metadata(meta);
                 }
-                ClassifierFile.save(model, save, meta, withOptimizer);
+                ClassifierFile.save(model, average, save, meta, withOptimizer);
                 out.println("model written to " + save + (withOptimizer ? " (with Adam state)" : ""));
             }
             if (metrics != null) {
@@ -291,10 +311,18 @@ final class TrainCommand implements Callable<Integer> {
                 out.println("plot written to " + plot);
             }
             if (digits > 0) {
+                swap(average);
                 Digits.draw(out, model, test, Math.min(digits, test.count()));
+                swap(average);
             }
         }
         return 0;
+    }
+
+    private static void swap(ParameterAverage average) {
+        if (average != null) {
+            average.swap();
+        }
     }
 
     /** A checkpoint is only written from finite parameters; otherwise training stops like on a non-finite loss. */

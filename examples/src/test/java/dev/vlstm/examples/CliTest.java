@@ -4,15 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vlstm.io.Idx;
 import dev.vlstm.io.Npy;
+import dev.vlstm.io.SafeTensors;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,7 +82,7 @@ class CliTest {
         Result r = run("train", "--help");
         assertThat(r.code()).isZero();
         for (String opt : new String[] {"--data", "--download", "--epochs", "--batch", "--hidden", "--lr", "--threads",
-            "--seed", "--save", "--resume", "--metrics", "--plot", "--clip", "--verbose"}) {
+            "--seed", "--save", "--resume", "--metrics", "--plot", "--clip", "--ema", "--verbose"}) {
             assertThat(r.out()).contains(opt);
         }
         Result p = run("predict", "--help");
@@ -153,6 +157,59 @@ class CliTest {
         assertThat(wrongH.err()).contains(model.toString(), "H=16", "--hidden 16");
     }
 
+    @Test
+    void theAveragedWeightsAreWhatIsEvaluatedSavedAndPredictedWith() throws IOException {
+        Path data = makeData(512, 128, false);
+        String[] common = {"--data", data.toString(), "--batch", "32", "--hidden", "16", "--lr", "0.01",
+            "--threads", "2", "--no-progress", "--digits", "0"};
+        Path avg = dir.resolve("avg.safetensors");
+        Path last = dir.resolve("last.safetensors");
+        Result a = run(concat(common, "--epochs", "3", "--save", avg.toString(), "--ema", "0.9"));
+        Result b = run(concat(common, "--epochs", "3", "--save", last.toString(), "--ema", "0"));
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(a.out()).contains("evaluated with a moving average of the weights (--ema 0.9)");
+        assertThat(b.out()).doesNotContain("moving average");
+        // same training (same costs), different weights evaluated
+        assertThat(costs(a.out())).isEqualTo(costs(b.out()));
+        assertThat(SafeTensors.read(avg).tensors().get("fc.weight").data())
+                .isNotEqualTo(SafeTensors.read(last).tensors().get("fc.weight").data());
+        assertThat(SafeTensors.read(avg).metadata()).containsEntry("ema_decay", "0.9").containsEntry("ema_steps", "48");
+        // the saved model is the one that was evaluated: predict reproduces the final accuracy of each run
+        for (Result r : new Result[] {a, b}) {
+            Path model = r == a ? avg : last;
+            Matcher m = Pattern.compile("Final test accuracy (\\S+)").matcher(r.out());
+            assertThat(m.find()).isTrue();
+            Result p = run("predict", "--model", model.toString(), "--data", data.toString());
+            assertThat(p.code()).as(p.err()).isZero();
+            assertThat(p.out()).contains("test accuracy " + m.group(1));
+        }
+        // a plain model file resumes with a fresh average; a file with training state continues its average
+        Result fresh = run(concat(common, "--resume", avg.toString(), "--epochs", "1"));
+        assertThat(fresh.code()).as(fresh.err()).isZero();
+        assertThat(fresh.out()).contains("(fresh optimizer state)").doesNotContain(", average of");
+        Path full = dir.resolve("full.safetensors");
+        assertThat(run(concat(common, "--epochs", "3", "--save", full.toString(), "--save-optimizer")).code()).isZero();
+        Result cont = run(concat(common, "--resume", full.toString(), "--epochs", "1"));
+        assertThat(cont.code()).as(cont.err()).isZero();
+        assertThat(cont.out()).contains("with Adam state, step 48", "average of 48 steps");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    private static List<String> costs(String out) {
+        List<String> c = new ArrayList<>();
+        Matcher m = Pattern.compile("cost (\\S+)").matcher(out);
+        while (m.find()) {
+            c.add(m.group(1));
+        }
+        return c;
+    }
+
     private static String firstColumns(String csvRow) {
         String[] c = csvRow.split(",");
         return c[0] + "," + c[1] + "," + c[2] + "," + c[3];
@@ -212,6 +269,7 @@ class CliTest {
     void badOptionsAndModelsAreReported() throws IOException {
         assertThat(expectOneLineError("--epochs", "0").err()).contains("--epochs");
         assertThat(expectOneLineError("--lr", "-1").err()).contains("--lr");
+        assertThat(expectOneLineError("--ema", "1").err()).contains("--ema must be in [0, 1), was 1.0");
         assertThat(expectOneLineError("--save", dir.resolve("no/such/dir/m.st").toString()).err()).contains("does not exist");
         Result usage = run("--epochs", "many");
         assertThat(usage.code()).isEqualTo(2);
