@@ -34,7 +34,8 @@ class ReadmeExampleTest {
             "SharedModel", "32 concurrent calls done",
             "PyTorchWeights", "2 layers, bidirectional true, 16 tensors",
             "NpyArrays", "2x3, last 6.0",
-            "ModelFiles", "Adam step 1");
+            "ModelFiles", "Adam step 1",
+            "WeightAverage", "training weights restored: true");
 
     @Test
     void everyReadmeJavaExampleCompilesAndRuns() throws Exception {

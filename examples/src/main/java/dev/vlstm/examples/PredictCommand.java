@@ -56,7 +56,10 @@ final class PredictCommand implements Callable<Integer> {
         try (SequenceClassifier m = SequenceClassifier.builder(h.inputSize(), h.hiddenSize(), h.classes())
                 .threads(threads).build()) {
             ClassifierFile.loadInto(h, m, model);
-            out.printf(Locale.ROOT, "model %s: LSTM %d→%d → dense %d%n", model, h.inputSize(), h.hiddenSize(), h.classes());
+            String ema = h.content().metadata().get(ClassifierFile.EMA_DECAY);
+            out.printf(Locale.ROOT, "model %s: LSTM %d→%d → dense %d%s%n", model, h.inputSize(), h.hiddenSize(), h.classes(),
+                    ema == null ? "" : " (moving average of the weights, decay " + ema + ", "
+                            + h.content().metadata().getOrDefault(ClassifierFile.EMA_STEPS, "?") + " steps)");
             if (input != null) {
                 Npy.Array x = Npy.read(input);
                 int[] s = x.shape();
