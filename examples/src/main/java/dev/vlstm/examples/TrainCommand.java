@@ -96,12 +96,13 @@ final class TrainCommand implements Callable<Integer> {
     Path save;
 
     @Option(names = "--save-optimizer",
-            description = "Also store the Adam state in the --save file, for an exact --resume (PyTorch then needs strict=False).")
+            description = "Also store the training state in the --save file (Adam moments and, with --ema, the last step's "
+                    + "weights), for an exact --resume (PyTorch then needs strict=False).")
     boolean saveOptimizer;
 
     @Option(names = "--checkpoint-every", paramLabel = "BATCHES",
             description = "Write a checkpoint to the --save file every this many batches and at the end of every epoch: "
-                    + "model, Adam state and the position in the data order, to a temporary file in the same folder, "
+                    + "model, training state and the position in the data order, to a temporary file in the same folder, "
                     + "forced to disk, then renamed over the old one. --resume FILE continues exactly where it stopped.")
     Integer checkpointEvery;
 
