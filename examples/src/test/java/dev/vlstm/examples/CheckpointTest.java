@@ -165,6 +165,11 @@ class CheckpointTest {
         assertThat(other.code()).isEqualTo(1);
         assertThat(other.errLines()).hasSize(1);
         assertThat(other.err()).contains("checkpoint of a run with --seed 42, --batch 500").contains("--batch 400");
+        CliTest.Result otherEma = CliTest.run("train", "--epochs", "2", "--batch", "500", "--hidden", "8", "--digits", "0",
+                "--no-progress", "--ema", "0", "--resume", ck.toString());
+        assertThat(otherEma.code()).isEqualTo(1);
+        assertThat(otherEma.errLines()).hasSize(1);
+        assertThat(otherEma.err()).contains("--ema 0.99 and").contains("this run has --seed 42, --batch 500, --ema 0.0");
         // the checkpoint is at the end of epoch 1 (position: epoch 2, batch 0): resuming with --epochs 1 is a no-op,
         // and a checkpoint from inside epoch 2 cannot be resumed by a run that ends after epoch 1
         CliTest.Result done = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
