@@ -41,6 +41,11 @@ class CliTest {
 
     /** A small synthetic IDX data set: 8×6 images whose class is the row with the brightest stripe. */
     Path makeData(int train, int test, boolean gz) throws IOException {
+        return makeData(dir, train, test, gz);
+    }
+
+    /** The same, in a new folder under {@code dir}. */
+    static Path makeData(Path dir, int train, int test, boolean gz) throws IOException {
         Path d = Files.createDirectories(dir.resolve("data" + train + gz));
         SplittableRandom r = new SplittableRandom(7);
         for (String split : new String[] {"train", "t10k"}) {
