@@ -196,11 +196,7 @@ class IoTest {
     @Test
     void classifierSavesWithPyTorchNamesAndLoadsBackExactly() throws IOException {
         int in = 5, h = 7, c = 3, steps = 4, batch = 6;
-        float[] x = new float[steps * batch * in];
-        SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextDouble(-1, 1);
-        }
+        float[] x = rand(new SplittableRandom(1), steps * batch * in);
         int[] labels = {0, 1, 2, 0, 1, 2};
         Path p = dir.resolve("model.safetensors");
         float[] logits1 = new float[batch * c];
@@ -239,11 +235,7 @@ class IoTest {
     @Test
     void anAveragedModelIsSavedAsItsAverageAndResumesTrainingAndAverageExactly() throws IOException {
         int in = 5, h = 7, c = 3, steps = 4, batch = 6;
-        float[] x = new float[steps * batch * in];
-        SplittableRandom r = new SplittableRandom(2);
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) r.nextDouble(-1, 1);
-        }
+        float[] x = rand(new SplittableRandom(2), steps * batch * in);
         int[] labels = {0, 1, 2, 0, 1, 2};
         Path p = dir.resolve("avg.safetensors");
         Path plain = dir.resolve("avg-plain.safetensors");

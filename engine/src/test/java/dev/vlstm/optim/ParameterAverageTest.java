@@ -32,6 +32,16 @@ class ParameterAverageTest {
         p.markModified();
     }
 
+    /** An average of {@code p} after {@code steps} perturb-and-update rounds. */
+    static ParameterAverage averaged(ParameterSet p, float decay, SplittableRandom r, int steps) {
+        ParameterAverage avg = new ParameterAverage(p, decay);
+        for (int t = 0; t < steps; t++) {
+            perturb(p, r);
+            avg.update();
+        }
+        return avg;
+    }
+
     @Test
     void followsTheDefiningRecurrenceComputedInDoublePrecision() {
         for (float decay : new float[] {0.5f, 0.9f, 0.99f, 0.999f}) {
@@ -79,12 +89,7 @@ class ParameterAverageTest {
     @Test
     void swapExchangesExactlyAndTwiceRestoresEverything() {
         ParameterSet p = params(5);
-        ParameterAverage avg = new ParameterAverage(p, 0.9f);
-        SplittableRandom r = new SplittableRandom(6);
-        for (int t = 0; t < 20; t++) {
-            perturb(p, r);
-            avg.update();
-        }
+        ParameterAverage avg = averaged(p, 0.9f, new SplittableRandom(6), 20);
         float[] live = p.values().clone();
         float[] mean = avg.values();
         long version = p.version();
@@ -106,20 +111,10 @@ class ParameterAverageTest {
 
     @Test
     void restoredAverageContinuesExactlyAsAnUninterruptedOne() {
-        ParameterSet a = params(7);
-        ParameterAverage whole = new ParameterAverage(a, 0.95f);
-        SplittableRandom ra = new SplittableRandom(8);
-        for (int t = 0; t < 40; t++) {
-            perturb(a, ra);
-            whole.update();
-        }
+        ParameterAverage whole = averaged(params(7), 0.95f, new SplittableRandom(8), 40);
         ParameterSet b = params(7);
-        ParameterAverage first = new ParameterAverage(b, 0.95f);
         SplittableRandom rb = new SplittableRandom(8);
-        for (int t = 0; t < 25; t++) {
-            perturb(b, rb);
-            first.update();
-        }
+        ParameterAverage first = averaged(b, 0.95f, rb, 25);
         // "save" after 25 steps, "load" into a fresh average of the same parameters
         ParameterAverage second = new ParameterAverage(b, 0.95f);
         second.restore(first.steps(), first.values());
