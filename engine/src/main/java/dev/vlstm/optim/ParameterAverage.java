@@ -1,6 +1,7 @@
 package dev.vlstm.optim;
 
 import dev.vlstm.ParameterSet;
+
 /**
  * An exponential moving average of a {@link ParameterSet}'s values over the training steps, to
  * evaluate and ship instead of the last step's values (Polyak averaging; the same rule as
