@@ -81,10 +81,10 @@ public final class ClassifierFile {
      * What {@link #resume} restored.
      *
      * @param optimizerState whether the Adam state was restored
-     * @param average        the average to keep updating, or null when none was asked for
-     * @param averageSteps   the steps already in {@code average} (0 when it starts at the file's weights)
+     * @param average        the average to keep updating (its {@link ParameterAverage#steps()} are
+     *                       0 when it starts at the file's weights), or null when none was asked for
      */
-    public record Resumed(boolean optimizerState, ParameterAverage average, long averageSteps) {
+    public record Resumed(boolean optimizerState, ParameterAverage average) {
     }
 
     private ClassifierFile() {
@@ -151,7 +151,7 @@ public final class ClassifierFile {
                 AdamState.put(adam, p.size(), t, meta);
             }
             if (training != null) {
-                t.put(TRAINING_WEIGHTS, SafeTensors.Tensor.of(training.clone(), training.length));
+                t.put(TRAINING_WEIGHTS, SafeTensors.Tensor.of(training, training.length));   // written before returning
             }
         }
         SafeTensors.write(file, t, meta);
@@ -324,15 +324,13 @@ public final class ClassifierFile {
         requireFinite(averaged, hasTraining ? "the averaged weights" : "the weights", file);
         requireFinite(p.values(), "the training weights", file);
         if (decay == 0) {
-            return new Resumed(opt, null, 0);
+            return new Resumed(opt, null);
         }
         ParameterAverage average = new ParameterAverage(p, decay);
-        long steps = 0;
         if (hasTraining) {
-            steps = averageSteps(String.valueOf(file), header.content().metadata());
-            average.restore(steps, averaged);
+            average.restore(averageSteps(String.valueOf(file), header.content().metadata()), averaged);
         }
-        return new Resumed(opt, average, steps);
+        return new Resumed(opt, average);
     }
 
     private static void requireFinite(float[] values, String what, Path file) throws FormatException {

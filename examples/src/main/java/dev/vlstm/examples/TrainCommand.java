@@ -199,7 +199,8 @@ final class TrainCommand implements Callable<Integer> {
                 ClassifierFile.Resumed r = ClassifierFile.resume(h, model, ema, resume);
                 average = r.average();
                 out.printf("resumed from %s%s%s%s%n", resume, r.optimizerState() ? " (with Adam state, step " + adam.steps() + ")"
-                        : " (fresh optimizer state)", r.averageSteps() > 0 ? ", average of " + r.averageSteps() + " steps" : "",
+                        : " (fresh optimizer state)", average != null && average.steps() > 0
+                                ? ", average of " + average.steps() + " steps" : "",
                         position == null ? "" : String.format(Locale.ROOT, " at epoch %d, batch %d", position.epoch(), position.batch()));
             } else if (ema > 0) {
                 average = new ParameterAverage(model.parameters(), ema);
