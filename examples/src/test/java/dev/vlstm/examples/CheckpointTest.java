@@ -154,59 +154,50 @@ class CheckpointTest {
         return rows;
     }
 
+    /** A small quick run: {@code train --epochs E --batch B --hidden 8 --digits 0 --no-progress} and {@code more}. */
+    static String[] small(int epochs, int batch, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--epochs", Integer.toString(epochs), "--batch",
+                Integer.toString(batch), "--hidden", "8", "--digits", "0", "--no-progress"));
+        a.addAll(List.of(more));
+        return a.toArray(new String[0]);
+    }
+
     @Test
     void resumingWithAnotherSeedOrBatchIsRefused() throws IOException {
         Path ck = dir.resolve("c.safetensors");
-        CliTest.Result first = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--save", ck.toString(), "--checkpoint-every", "5");
+        CliTest.Result first = CliTest.run(small(1, 500, "--save", ck.toString(), "--checkpoint-every", "5"));
         assertThat(first.code()).as(first.err()).isZero();
-        CliTest.Result other = CliTest.run("train", "--epochs", "2", "--batch", "400", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--resume", ck.toString());
-        assertThat(other.code()).isEqualTo(1);
-        assertThat(other.errLines()).hasSize(1);
+        CliTest.Result other = CliTest.expectOneLineError(small(2, 400, "--resume", ck.toString()));
         assertThat(other.err()).contains("checkpoint of a run with --seed 42, --batch 500").contains("--batch 400");
-        CliTest.Result otherEma = CliTest.run("train", "--epochs", "2", "--batch", "500", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--ema", "0", "--resume", ck.toString());
-        assertThat(otherEma.code()).isEqualTo(1);
-        assertThat(otherEma.errLines()).hasSize(1);
+        CliTest.Result otherEma = CliTest.expectOneLineError(small(2, 500, "--ema", "0", "--resume", ck.toString()));
         assertThat(otherEma.err()).contains("--ema 0.99 and").contains("this run has --seed 42, --batch 500, --ema 0.0");
         // the checkpoint is at the end of epoch 1 (position: epoch 2, batch 0): resuming with --epochs 1 is a no-op,
         // and a checkpoint from inside epoch 2 cannot be resumed by a run that ends after epoch 1
-        CliTest.Result done = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--resume", ck.toString());
+        CliTest.Result done = CliTest.run(small(1, 500, "--resume", ck.toString()));
         assertThat(done.code()).as(done.err()).isZero();
         Path mid = dir.resolve("mid.safetensors");
-        CliTest.Result two = CliTest.run("train", "--epochs", "2", "--batch", "500", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--save", mid.toString(), "--checkpoint-every", "5");
+        CliTest.Result two = CliTest.run(small(2, 500, "--save", mid.toString(), "--checkpoint-every", "5"));
         assertThat(two.code()).as(two.err()).isZero();
-        CliTest.Result past = CliTest.run("train", "--epochs", "1", "--batch", "500", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--resume", mid.toString());
-        assertThat(past.code()).isEqualTo(1);
+        CliTest.Result past = CliTest.expectOneLineError(small(1, 500, "--resume", mid.toString()));
         assertThat(past.err()).contains("checkpoint is at epoch 3, batch 0, past the end of --epochs 1; pass --epochs 3");
-        CliTest.Result noSave = CliTest.run("train", "--checkpoint-every", "5");
-        assertThat(noSave.code()).isEqualTo(1);
+        CliTest.Result noSave = CliTest.expectOneLineError("train", "--checkpoint-every", "5");
         assertThat(noSave.err()).contains("--checkpoint-every needs --save FILE");
     }
 
     @Test
     void divergenceStopsNamingEpochAndBatchAndKeepsTheLastGoodCheckpoint() throws IOException {
         Path ck = dir.resolve("d.safetensors");
-        CliTest.Result good = CliTest.run("train", "--epochs", "1", "--batch", "200", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--save", ck.toString(), "--checkpoint-every", "5");
+        CliTest.Result good = CliTest.run(small(1, 200, "--save", ck.toString(), "--checkpoint-every", "5"));
         assertThat(good.code()).as(good.err()).isZero();
         byte[] before = Files.readAllBytes(ck);
         // continue with a learning rate that blows the parameters up at once
-        CliTest.Result r = CliTest.run("train", "--epochs", "2", "--batch", "200", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--lr", "1e38", "--resume", ck.toString(), "--save", ck.toString(), "--checkpoint-every", "5");
-        assertThat(r.code()).isEqualTo(1);
-        assertThat(r.errLines()).hasSize(1);
+        CliTest.Result r = CliTest.expectOneLineError(small(2, 200, "--lr", "1e38", "--resume", ck.toString(), "--save",
+                ck.toString(), "--checkpoint-every", "5"));
         assertThat(r.err()).contains("training diverged at epoch 2, batch ")
                 .contains("try a lower --lr").contains("--clip").contains("the last good checkpoint is kept: " + ck);
         assertThat(Files.readAllBytes(ck)).as("the checkpoint is untouched").isEqualTo(before);
         // and a fresh run that diverges in its first batches stops the same way
-        CliTest.Result fresh = CliTest.run("train", "--epochs", "1", "--batch", "200", "--hidden", "8", "--digits", "0",
-                "--no-progress", "--lr", "1e38");
-        assertThat(fresh.code()).isEqualTo(1);
+        CliTest.Result fresh = CliTest.expectOneLineError(small(1, 200, "--lr", "1e38"));
         assertThat(fresh.err()).containsPattern("training diverged at epoch 1, batch \\d+");
     }
 }

@@ -220,7 +220,8 @@ class CliTest {
         return c[0] + "," + c[1] + "," + c[2] + "," + c[3];
     }
 
-    private Result expectOneLineError(String... args) {
+    /** Runs the command and checks that it failed with exit code 1 and one "error: " line, no stack trace. */
+    static Result expectOneLineError(String... args) {
         Result r = run(args);
         assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
         assertThat(r.errLines()).as(r.err()).hasSize(1);
