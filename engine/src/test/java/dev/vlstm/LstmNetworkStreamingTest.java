@@ -142,20 +142,12 @@ class LstmNetworkStreamingTest {
         try (LstmNetwork bi = LstmNetwork.builder(in, hid).layers(2).bidirectional(true).threads(2).seed(31).build();
              LstmNetwork uni = LstmNetwork.builder(in, hid).layers(2).threads(2).seed(32).build()) {
             int cases = 16;
-            float[][] xs = new float[cases][];
-            int[][] lens = new int[cases][];
-            int[] batches = new int[cases];
-            float[][] expectBi = new float[cases][];
-            float[][] expectUni = new float[cases][];
-            for (int k = 0; k < cases; k++) {
-                batches[k] = 1 + (k * 7) % 23;
-                xs[k] = TestData.uniform(100 + k, steps * batches[k] * in, 1.0);
-                lens[k] = LstmNetworkTest.lengths(200 + k, batches[k], steps, k % 2 == 0);
-                expectBi[k] = new float[steps * batches[k] * 2 * hid];
-                bi.infer(xs[k], steps, batches[k], lens[k], null, null, expectBi[k], null, null);
-                expectUni[k] = new float[steps * batches[k] * hid];
-                uni.newSession(batches[k]).step(xs[k], steps, expectUni[k]);
-            }
+            SharedNetworkCases c = SharedNetworkCases.of(uni, bi, cases, steps, k -> 1 + (k * 7) % 23, 100, k -> k % 2 == 0);
+            float[][] xs = c.xs();
+            int[][] lens = c.lens();
+            int[] batches = c.batches();
+            float[][] expectBi = c.infer();
+            float[][] expectUni = c.session();
             ExecutorService pool = Executors.newFixedThreadPool(8);
             try {
                 List<Future<Integer>> done = new ArrayList<>();

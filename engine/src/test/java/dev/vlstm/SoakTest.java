@@ -44,20 +44,12 @@ class SoakTest {
         try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(2).threads(2).seed(77).build();
              LstmNetwork bi = LstmNetwork.builder(in, hid).bidirectional(true).threads(2).seed(78).build()) {
             int cases = 12;
-            float[][] xs = new float[cases][];
-            int[][] lens = new int[cases][];
-            int[] batches = new int[cases];
-            float[][] want = new float[cases][];
-            float[][] wantBi = new float[cases][];
-            for (int k = 0; k < cases; k++) {
-                batches[k] = 1 + (k * 5) % 37;
-                xs[k] = TestData.uniform(500 + k, steps * batches[k] * in, 1.0);
-                lens[k] = LstmNetworkTest.lengths(600 + k, batches[k], steps, true);
-                want[k] = new float[steps * batches[k] * hid];
-                net.newSession(batches[k]).step(xs[k], steps, want[k]);
-                wantBi[k] = new float[steps * batches[k] * 2 * hid];
-                bi.infer(xs[k], steps, batches[k], lens[k], null, null, wantBi[k], null, null);
-            }
+            SharedNetworkCases c = SharedNetworkCases.of(net, bi, cases, steps, k -> 1 + (k * 5) % 37, 500, k -> true);
+            float[][] xs = c.xs();
+            int[][] lens = c.lens();
+            int[] batches = c.batches();
+            float[][] want = c.session();
+            float[][] wantBi = c.infer();
             // each thread keeps one session and one output buffer per case: steady state allocates
             // only infer's per-call buffers, which must all be collectable
             MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
