@@ -29,6 +29,11 @@ import java.util.function.IntConsumer;
  * <em>adds</em> the parameter gradients into the set's gradient buffer. Inference:
  * {@link #newState(int)} and {@link #infer}, which keep only the running state.
  *
+ * <h2>Non-finite values</h2>
+ * Inputs are not checked for NaN or infinity: this is a kernel and its arithmetic is IEEE 754's,
+ * so a non-finite value in sample b's input makes sample b's outputs NaN (the other samples of the batch are unaffected in inference; in training the weight gradients become NaN). Check
+ * inputs from untrusted sources before calling (as {@code examples.jar predict} does).
+ *
  * <h2>Threads</h2>
  * Work is split over the batch on a dedicated pool of {@link #threads()} threads: each worker owns a
  * contiguous slice of the batch for the whole sequence (one join per call), and the weight

@@ -2,6 +2,7 @@ package dev.vlstm;
 
 import dev.vlstm.io.AdamState;
 import dev.vlstm.io.FormatException;
+import dev.vlstm.io.ModelFormat;
 import dev.vlstm.io.SafeTensors;
 import dev.vlstm.io.TorchLstm;
 import dev.vlstm.kernel.KernelProvider;
@@ -46,6 +47,11 @@ import java.util.TreeSet;
  * {@link #lastOutput}, {@link #finalHidden}, {@link #finalCell}, then {@link #backward}, which adds
  * the parameter gradients into {@link #parameters()}; step any {@link dev.vlstm.optim.Optimizer}
  * over that set. Streaming: {@link #newSession}.
+ *
+ * <h2>Non-finite values</h2>
+ * Inputs are not checked for NaN or infinity: this is a kernel and its arithmetic is IEEE 754's,
+ * so a non-finite value in sample b's input makes sample b's outputs NaN (the other samples of the batch are unaffected in inference; in training the weight gradients become NaN). Check
+ * inputs from untrusted sources before calling (as {@code examples.jar predict} does).
  *
  * <h2>Thread safety</h2>
  * {@link #infer} and {@link Session}s may be used from any number of threads at once on one
@@ -1227,8 +1233,8 @@ public final class LstmNetwork implements AutoCloseable {
     public void save(Path file, Adam optimizer) throws IOException {
         Map<String, SafeTensors.Tensor> t = toPyTorch(TENSOR_PREFIX);
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("format", FORMAT);
-        meta.put("format_version", FORMAT_VERSION);
+        meta.put(ModelFormat.KEY, FORMAT);
+        meta.put(ModelFormat.VERSION_KEY, FORMAT_VERSION);
         meta.put("input_size", Integer.toString(config.inputSize()));
         meta.put("hidden_size", Integer.toString(config.hiddenSize()));
         meta.put("num_layers", Integer.toString(config.layers()));
@@ -1244,14 +1250,16 @@ public final class LstmNetwork implements AutoCloseable {
     }
 
     /**
-     * Loads a file written by {@link #save} (or a PyTorch {@code nn.LSTM} state_dict saved with
-     * a {@code lstm.} prefix, whose configuration is read from the tensor shapes).
+     * Loads a file written by {@link #save}, or a PyTorch {@code nn.LSTM} state_dict saved with a
+     * {@code lstm.} prefix whose configuration is read from the tensor shapes: a file with no
+     * metadata or with metadata that makes no vlstm claim (such as {@code {"format": "pt"}}, see
+     * {@link ModelFormat}), in any dtype {@link SafeTensors#read} loads.
      *
      * @param file      the file
      * @param threads   worker threads of each layer
      * @param optimizer receives the saved Adam state, if the file has it; or null
      * @return the network
-     * @throws FormatException naming the problem: another format, an unsupported version,
+     * @throws FormatException naming the problem: another vlstm format, an unsupported version,
      *                         metadata that disagrees with the tensors, missing or unknown tensors
      * @throws IOException     if it cannot be read
      */
@@ -1259,15 +1267,8 @@ public final class LstmNetwork implements AutoCloseable {
         SafeTensors.Content c = SafeTensors.read(file);
         String name = String.valueOf(file);
         Map<String, String> meta = c.metadata();
-        String format = meta.get("format");
-        if (format != null && !FORMAT.equals(format)) {
-            throw new FormatException(name, "metadata says format " + format + ", expected " + FORMAT);
-        }
-        String version = meta.get("format_version");
-        if (format != null && !FORMAT_VERSION.equals(version)) {
-            throw new FormatException(name, "format version " + version + " is not supported (this build reads "
-                    + FORMAT_VERSION + ")");
-        }
+        // a vlstm file's metadata is ours and checked; a foreign file (e.g. {"format": "pt"}) is read by its tensors
+        boolean ours = ModelFormat.check(name, meta, FORMAT, FORMAT_VERSION);
         Map<String, SafeTensors.Tensor> lstmTensors = new LinkedHashMap<>();
         for (Map.Entry<String, SafeTensors.Tensor> e : c.tensors().entrySet()) {
             if (e.getKey().startsWith(TENSOR_PREFIX)) {
@@ -1279,7 +1280,7 @@ public final class LstmNetwork implements AutoCloseable {
         Config cfg;
         try {
             Config shapes = configOfPyTorch(lstmTensors, TENSOR_PREFIX, false);
-            if (format == null) {
+            if (!ours) {
                 cfg = shapes;
             } else {
                 cfg = new Config(metaInt(name, meta, "input_size"), metaInt(name, meta, "hidden_size"),
@@ -1299,7 +1300,9 @@ public final class LstmNetwork implements AutoCloseable {
         LstmNetwork net = of(cfg, threads, 1);
         try {
             net.loadPyTorch(lstmTensors, TENSOR_PREFIX);
-            AdamState.restore(c, optimizer, net.params.size(), name);
+            if (ours) {
+                AdamState.restore(c, optimizer, net.params.size(), name);
+            }
         } catch (IllegalArgumentException e) {
             net.close();
             throw new FormatException(name, e.getMessage());

@@ -20,6 +20,10 @@ import java.util.SplittableRandom;
  * {@link #threads()} workers internally); {@link #logits} and {@link #predict} may be called
  * concurrently from several threads while no training step runs.
  *
+ * <p>Inputs are not checked for NaN or infinity (IEEE 754 arithmetic, as in {@link Lstm}): a
+ * non-finite value in one sample's input makes that sample's logits NaN and, in
+ * {@link #trainStep}, the loss and every gradient. Check untrusted inputs before calling.
+ *
  * <pre>{@code
  * try (SequenceClassifier model = SequenceClassifier.builder(28, 64, 10).seed(42).build()) {
  *     float loss = model.trainStep(x, 28, 128, labels);   // x: [28][128][28]

@@ -4,6 +4,7 @@ import static dev.vlstm.LstmNetworkTest.assertSame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vlstm.io.FloatFormatsTest;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.SafeTensors;
 import dev.vlstm.optim.Adam;
@@ -239,10 +240,17 @@ class LstmNetworkInteropTest {
         assertThatThrownBy(() -> LstmNetwork.load(missing, 1, null)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("missing tensors [lstm.weight_hh_l1_reverse]");
         meta = new LinkedHashMap<>(c.metadata());
-        meta.put("format", "something.else");
+        meta.put("format", "vlstm.SequenceClassifier");
         Path other = tmp.resolve("other.safetensors");
         SafeTensors.write(other, c.tensors(), meta);
-        assertThatThrownBy(() -> LstmNetwork.load(other, 1, null)).hasMessageContaining("format something.else");
+        assertThatThrownBy(() -> LstmNetwork.load(other, 1, null)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("metadata says format vlstm.SequenceClassifier, expected vlstm.LstmNetwork");
+    }
+
+    private static float[] loadedValues(Path file) throws IOException {
+        try (LstmNetwork n = LstmNetwork.load(file, 1, null)) {
+            return n.parameters().values().clone();
+        }
     }
 
     /** A state_dict saved from Python (no metadata of ours) loads with its configuration read from the shapes. */
@@ -257,8 +265,45 @@ class LstmNetworkInteropTest {
         });
         Path file = dir.resolve("state_dict.safetensors");
         SafeTensors.write(file, only, Map.of());
+        LstmNetwork.Config cfg = new LstmNetwork.Config(3, 5, 2, true, LstmNetwork.Merge.CONCAT, 0f, false);
+        float[] f32;
         try (LstmNetwork net = LstmNetwork.load(file, 1, null)) {
-            assertThat(net.config()).isEqualTo(new LstmNetwork.Config(3, 5, 2, true, LstmNetwork.Merge.CONCAT, 0f, false));
+            assertThat(net.config()).isEqualTo(cfg);
+            f32 = net.parameters().values().clone();
+        }
+        // metadata that makes no vlstm claim is not ours: ignored, even sizes that would disagree
+        Path foreignMeta = dir.resolve("foreign-meta.safetensors");
+        SafeTensors.write(foreignMeta, only, Map.of("format", "something.else", "hidden_size", "99", "num_layers", "7"));
+        try (LstmNetwork net = LstmNetwork.load(foreignMeta, 1, null)) {
+            assertThat(net.config()).isEqualTo(cfg);
+            assertThat(net.parameters().values()).containsExactly(f32);
+        }
+        // the same state_dict as the Hugging Face libraries save it ({"format": "pt"}), in BF16
+        Path bf16 = dir.resolve("state_dict_bf16.safetensors");
+        Map<String, String> dtypes = new LinkedHashMap<>();
+        only.keySet().forEach(k -> dtypes.put(k, SafeTensors.BF16));
+        SafeTensors.write(bf16, only, Map.of("format", "pt"), dtypes);
+        // expected: each tensor rounded by the oracle, stored as F32, fused as usual
+        Map<String, SafeTensors.Tensor> rounded = new LinkedHashMap<>();
+        only.forEach((k, v) -> {
+            float[] d = v.data().clone();
+            for (int i = 0; i < d.length; i++) {
+                d[i] = FloatFormatsTest.nearestBfloat16(d[i]);
+            }
+            rounded.put(k, new SafeTensors.Tensor(v.shape(), d));
+        });
+        Path roundedFile = dir.resolve("rounded.safetensors");
+        SafeTensors.write(roundedFile, rounded, Map.of());
+        float[] want = loadedValues(roundedFile);
+        try (LstmNetwork net = LstmNetwork.load(bf16, 1, null)) {
+            assertThat(net.config()).isEqualTo(cfg);
+            float[] v = net.parameters().values();
+            assertThat(v).containsExactly(want);
+            boolean someRounded = false;
+            for (int i = 0; i < v.length; i++) {
+                someRounded |= v[i] != f32[i];
+            }
+            assertThat(someRounded).isTrue();
         }
     }
 }

@@ -22,7 +22,9 @@ import java.util.Map;
  * The fused engine weight is {@code [weight_ih | weight_hh]} (same gate order i, f, g, o) and its
  * bias is {@code bias_ih + bias_hh}; saving writes the bias as {@code bias_ih} and zeros as
  * {@code bias_hh}. Sizes and options go to {@code __metadata__}, but loading needs only the
- * tensors, so a file saved from Python loads too.
+ * tensors, so a file saved from Python loads too: with no metadata or with the ecosystem's own
+ * (such as {@code {"format": "pt"}}), in F32, F16, BF16 or F64 (see {@link ModelFormat} and
+ * {@link SafeTensors}).
  *
  * <p>Optionally the file also carries the Adam state ({@code optimizer.adam.m},
  * {@code optimizer.adam.v}, metadata {@code optimizer.adam.step}); PyTorch then needs
@@ -35,12 +37,12 @@ import java.util.Map;
  * {@link #resume} continues both the training and the average exactly.
  */
 public final class ClassifierFile {
-    /** Metadata key naming the format. */
-    public static final String FORMAT_KEY = "format";
+    /** Metadata key naming the format ({@link ModelFormat#KEY}). */
+    public static final String FORMAT_KEY = ModelFormat.KEY;
     /** Value of {@link #FORMAT_KEY}. */
     public static final String FORMAT = "vlstm.SequenceClassifier";
-    /** Metadata key of the format version. */
-    public static final String VERSION_KEY = "format_version";
+    /** Metadata key of the format version ({@link ModelFormat#VERSION_KEY}). */
+    public static final String VERSION_KEY = ModelFormat.VERSION_KEY;
     /** The version this code writes and reads. */
     public static final String VERSION = "1";
 
@@ -50,6 +52,8 @@ public final class ClassifierFile {
     static final String B_HH = "lstm.bias_hh_l0";
     static final String FC_W = "fc.weight";
     static final String FC_B = "fc.bias";
+    /** The tensors of the model itself, in PyTorch's order. */
+    public static final List<String> MODEL_TENSORS = List.of(W_IH, W_HH, B_IH, B_HH, FC_W, FC_B);
     /** Tensor of the last training step's weights (flat, engine layout) when the model tensors hold an average. */
     public static final String TRAINING_WEIGHTS = "optimizer.training_weights";
     /** Metadata key of the decay of the average the model tensors hold. */
@@ -63,7 +67,8 @@ public final class ClassifierFile {
      * @param inputSize  I
      * @param hiddenSize H
      * @param classes    C
-     * @param content    the raw tensors and metadata
+     * @param content    the tensors and metadata (the metadata is empty for a file that makes no
+     *                   vlstm claim, see {@link ModelFormat})
      */
     public record Header(int inputSize, int hiddenSize, int classes, SafeTensors.Content content) {
         /** @return whether the file carries Adam state */
@@ -118,6 +123,32 @@ public final class ClassifierFile {
      */
     public static void save(SequenceClassifier model, ParameterAverage average, Path file, Map<String, String> metadata,
             boolean withTrainingState) throws IOException {
+        save(model, average, file, metadata, withTrainingState, SafeTensors.F32);
+    }
+
+    /**
+     * Saves the model, or its average, with the model tensors in {@code dtype}.
+     *
+     * @param model             the model (read)
+     * @param average           an average to save as the model, or null (see
+     *                          {@link #save(SequenceClassifier, ParameterAverage, Path, Map, boolean)})
+     * @param file              destination, replaced atomically
+     * @param metadata          extra metadata strings, may be empty
+     * @param withTrainingState also store the training state (always F32), for an exact {@link #resume}
+     * @param dtype             {@link SafeTensors#F32}, or {@link SafeTensors#BF16} for half the size
+     *                          (each weight rounded to nearest even, as PyTorch's {@code .bfloat16()})
+     * @throws IOException if it cannot be written
+     * @throws IllegalArgumentException for another dtype, or BF16 with the training state (an exact
+     *                                  resume needs the F32 weights)
+     */
+    public static void save(SequenceClassifier model, ParameterAverage average, Path file, Map<String, String> metadata,
+            boolean withTrainingState, String dtype) throws IOException {
+        if (!SafeTensors.F32.equals(dtype) && !SafeTensors.BF16.equals(dtype)) {
+            throw new IllegalArgumentException("dtype must be F32 or BF16, was " + dtype);
+        }
+        if (withTrainingState && !SafeTensors.F32.equals(dtype)) {
+            throw new IllegalArgumentException("the training state needs F32 model tensors (an exact resume), not " + dtype);
+        }
         int in = model.inputSize(), h = model.hiddenSize(), c = model.classes();
         ParameterSet p = model.parameters();
         float[] live = p.values();
@@ -154,7 +185,11 @@ public final class ClassifierFile {
                 t.put(TRAINING_WEIGHTS, SafeTensors.Tensor.of(training, training.length));   // written before returning
             }
         }
-        SafeTensors.write(file, t, meta);
+        Map<String, String> dtypes = new LinkedHashMap<>();
+        for (String k : MODEL_TENSORS) {
+            dtypes.put(k, dtype);
+        }
+        SafeTensors.write(file, t, meta, dtypes);
     }
 
     private static float[] slice(ParameterSet p, float[] values, String name) {
@@ -170,23 +205,21 @@ public final class ClassifierFile {
      * @param file the file
      * @return the sizes and content
      * @throws FormatException if tensors are missing, unknown or of inconsistent shapes, or the
-     *                         metadata names another format or version
+     *                         metadata claims another vlstm format or version (see {@link ModelFormat})
      * @throws IOException     if it cannot be read
      */
     public static Header inspect(Path file) throws IOException {
         SafeTensors.Content c = SafeTensors.read(file);
         String name = file.toString();
         Map<String, String> meta = c.metadata();
-        if (meta.containsKey(FORMAT_KEY) && !FORMAT.equals(meta.get(FORMAT_KEY))) {
-            throw new FormatException(name, "metadata says format " + meta.get(FORMAT_KEY) + ", expected " + FORMAT);
-        }
-        if (meta.containsKey(VERSION_KEY) && !VERSION.equals(meta.get(VERSION_KEY))) {
-            throw new FormatException(name, "format version " + meta.get(VERSION_KEY) + " is not supported (this build reads "
-                    + VERSION + ")");
+        // a vlstm file's metadata is ours and checked; a foreign file's (e.g. {"format": "pt"}) is ignored
+        if (!ModelFormat.check(name, meta, FORMAT, VERSION)) {
+            meta = Map.of();
+            c = new SafeTensors.Content(c.tensors(), meta, c.dtypes());
         }
         Map<String, SafeTensors.Tensor> t = c.tensors();
         List<String> missing = new ArrayList<>();
-        for (String k : new String[] {W_IH, W_HH, B_IH, B_HH, FC_W, FC_B}) {
+        for (String k : MODEL_TENSORS) {
             if (!t.containsKey(k)) {
                 missing.add(k);
             }

@@ -19,8 +19,14 @@ import java.util.Map;
 /**
  * Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON header
  * {@code {name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}}, then raw
- * little-endian tensor bytes. Loading never executes code. Only {@code F32} tensors are read into
- * floats; other dtypes are reported by name.
+ * little-endian tensor bytes. Loading never executes code.
+ *
+ * <h2>Dtypes</h2>
+ * The floating-point dtypes PyTorch saves load into float32: {@code F32} as it is, {@code F16} and
+ * {@code BF16} exactly (every such value is a float32), {@code F64} rounded to the nearest float32
+ * (ties to even). {@link Content#dtypes()} says what each tensor was stored as. Integer, boolean
+ * and 8-bit float tensors are refused by name. {@link #write(Path, Map, Map, Map)} writes
+ * {@code F32} or {@code BF16} (rounded to nearest even, as PyTorch's {@code .bfloat16()}).
  *
  * <p>Everything is validated before use: header length against a 100 MB cap and the real file
  * size, the JSON, each dtype, shape (non-negative, product without overflow), and data offsets
@@ -85,11 +91,54 @@ public final class SafeTensors {
     /**
      * The content of a file.
      *
-     * @param tensors  float32 tensors by name, in file order
+     * @param tensors  tensors by name, in file order, as float32
      * @param metadata the {@code __metadata__} strings (empty if none)
+     * @param dtypes   the dtype each tensor was stored as ({@code F32}, {@code F16}, {@code BF16},
+     *                 {@code F64}); a tensor not listed was F32
      */
-    public record Content(Map<String, Tensor> tensors, Map<String, String> metadata) {
+    public record Content(Map<String, Tensor> tensors, Map<String, String> metadata, Map<String, String> dtypes) {
+        /**
+         * Content whose tensors were all stored as F32.
+         *
+         * @param tensors  tensors by name
+         * @param metadata metadata strings
+         */
+        public Content(Map<String, Tensor> tensors, Map<String, String> metadata) {
+            this(tensors, metadata, Map.of());
+        }
+
+        /**
+         * @param name a tensor's name
+         * @return the dtype it was stored as
+         */
+        public String dtype(String name) {
+            return dtypes.getOrDefault(name, F32);
+        }
+
+        /**
+         * @param names tensor names
+         * @return the distinct dtypes those of them present in the file were stored as, in
+         *         first-seen order, joined by {@code ", "} (e.g. {@code "BF16"})
+         */
+        public String dtypesOf(Iterable<String> names) {
+            java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+            for (String n : names) {
+                if (tensors.containsKey(n)) {
+                    seen.add(dtype(n));
+                }
+            }
+            return String.join(", ", seen);
+        }
     }
+
+    /** Dtype name of float32 tensors. */
+    public static final String F32 = "F32";
+    /** Dtype name of IEEE half-precision tensors. */
+    public static final String F16 = "F16";
+    /** Dtype name of bfloat16 tensors. */
+    public static final String BF16 = "BF16";
+    /** Dtype name of float64 tensors. */
+    public static final String F64 = "F64";
 
     private SafeTensors() {
     }
@@ -113,8 +162,9 @@ public final class SafeTensors {
      * Reads a safetensors file.
      *
      * @param file the file
-     * @return its tensors and metadata
-     * @throws FormatException if it is not a valid safetensors file, or holds a tensor that is not F32
+     * @return its tensors (as float32), metadata and stored dtypes
+     * @throws FormatException if it is not a valid safetensors file, or holds a tensor of a dtype
+     *                         that is not floating point (see the class comment)
      * @throws IOException     if it cannot be read
      */
     public static Content read(Path file) throws IOException {
@@ -145,6 +195,7 @@ public final class SafeTensors {
             long dataLen = size - dataStart;
             Map<String, String> metadata = new LinkedHashMap<>();
             Map<String, Tensor> tensors = new LinkedHashMap<>();
+            Map<String, String> dtypes = new LinkedHashMap<>();
             List<long[]> ranges = new ArrayList<>();
             for (Map.Entry<String, Object> e : ((Map<String, Object>) root).entrySet()) {
                 String key = e.getKey();
@@ -195,19 +246,21 @@ public final class SafeTensors {
                     throw new FormatException(name, "tensor " + key + ": shape " + Arrays.toString(shape) + " of " + dt
                             + " needs " + n * es + " bytes, data_offsets give " + (offs[1] - offs[0]));
                 }
-                if (!"F32".equals(dt)) {
-                    throw new FormatException(name, "tensor " + key + " has dtype " + dt + "; only F32 is supported"
-                            + " (save with .float() in PyTorch)");
+                if (!(F32.equals(dt) || F16.equals(dt) || BF16.equals(dt) || F64.equals(dt))) {
+                    throw new FormatException(name, "tensor " + key + " has dtype " + dt + "; floating-point tensors load"
+                            + " (F32, F16, BF16, F64)");
                 }
-                if (n > Integer.MAX_VALUE - 16) {
-                    throw new FormatException(name, "tensor " + key + " has " + n + " elements, past the Java array limit");
+                if (n > Integer.MAX_VALUE - 16 || n * es > Integer.MAX_VALUE - 16) {
+                    throw new FormatException(name, "tensor " + key + " has " + n + " elements of " + dt
+                            + ", past the Java array limit");
                 }
                 ranges.add(new long[] {offs[0], offs[1]});
-                ByteBuffer tb = ByteBuffer.allocate((int) (n * 4)).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer tb = ByteBuffer.allocate((int) (n * es)).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(ch, tb, dataStart + offs[0], name);
-                float[] data = new float[(int) n];
-                tb.flip().asFloatBuffer().get(data);
-                tensors.put(key, new Tensor(shape, data));
+                tensors.put(key, new Tensor(shape, toFloats(tb.flip(), (String) dt, (int) n)));
+                if (!F32.equals(dt)) {
+                    dtypes.put(key, (String) dt);
+                }
             }
             ranges.sort((a, b) -> Long.compare(a[0], b[0]));
             for (int i = 1; i < ranges.size(); i++) {
@@ -215,8 +268,37 @@ public final class SafeTensors {
                     throw new FormatException(name, "tensor data ranges overlap");
                 }
             }
-            return new Content(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+            return new Content(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata),
+                    Collections.unmodifiableMap(dtypes));
         }
+    }
+
+    /** n values of a floating-point dtype, little-endian in {@code b}, as float32. */
+    private static float[] toFloats(ByteBuffer b, String dtype, int n) {
+        float[] data = new float[n];
+        switch (dtype) {
+            case F32:
+                b.asFloatBuffer().get(data);
+                break;
+            case F64:
+                for (int i = 0; i < n; i++) {
+                    data[i] = (float) b.getDouble(8 * i);   // round to nearest, ties to even
+                }
+                break;
+            case F16:
+                for (int i = 0; i < n; i++) {
+                    data[i] = FloatFormats.halfToFloat(b.getShort(2 * i));
+                }
+                break;
+            case BF16:
+                for (int i = 0; i < n; i++) {
+                    data[i] = FloatFormats.bfloat16ToFloat(b.getShort(2 * i));
+                }
+                break;
+            default:
+                throw new AssertionError(dtype);
+        }
+        return data;
     }
 
     private static long[] longs(Object v, String name, String key, String field) throws FormatException {
@@ -258,6 +340,28 @@ public final class SafeTensors {
      * @throws IOException if it cannot be written
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(file, tensors, metadata, Map.of());
+    }
+
+    /**
+     * Writes tensors and metadata atomically as {@link #write(Path, Map, Map)} does, each tensor in
+     * the dtype {@code dtypes} gives it: {@value #F32} (the default for a tensor not listed) or
+     * {@value #BF16} (rounded to nearest, ties to even; half the bytes, about 3 significant digits).
+     *
+     * @param file     destination (replaced)
+     * @param tensors  tensors by name (names must not be {@code __metadata__})
+     * @param metadata string metadata, may be empty
+     * @param dtypes   dtype by tensor name, F32 or BF16
+     * @throws IOException if it cannot be written
+     * @throws IllegalArgumentException for another dtype
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             Map<String, String> dtypes) throws IOException {
+        for (Map.Entry<String, String> d : dtypes.entrySet()) {
+            if (!F32.equals(d.getValue()) && !BF16.equals(d.getValue())) {
+                throw new IllegalArgumentException("tensor " + d.getKey() + ": can write F32 or BF16, not " + d.getValue());
+            }
+        }
         StringBuilder h = new StringBuilder("{");
         boolean first = true;
         if (metadata != null && !metadata.isEmpty()) {
@@ -276,8 +380,10 @@ public final class SafeTensors {
                 throw new IllegalArgumentException("__metadata__ is not a tensor name");
             }
             Tensor t = e.getValue();
-            long bytes = 4L * t.data().length;
-            h.append(first ? "" : ",").append(Json.quote(e.getKey())).append(":{\"dtype\":\"F32\",\"shape\":[");
+            String dt = dtypes.getOrDefault(e.getKey(), F32);
+            long bytes = (F32.equals(dt) ? 4L : 2L) * t.data().length;
+            h.append(first ? "" : ",").append(Json.quote(e.getKey())).append(":{\"dtype\":\"").append(dt)
+                    .append("\",\"shape\":[");
             for (int i = 0; i < t.shape().length; i++) {
                 h.append(i == 0 ? "" : ",").append(t.shape()[i]);
             }
@@ -301,9 +407,19 @@ public final class SafeTensors {
                     hb.put((byte) ' ');
                 }
                 writeFully(ch, hb.flip());
-                for (Tensor t : tensors.values()) {
-                    ByteBuffer tb = ByteBuffer.allocate(4 * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
-                    tb.asFloatBuffer().put(t.data());
+                for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                    float[] data = e.getValue().data();
+                    ByteBuffer tb;
+                    if (BF16.equals(dtypes.getOrDefault(e.getKey(), F32))) {
+                        tb = ByteBuffer.allocate(2 * data.length).order(ByteOrder.LITTLE_ENDIAN);
+                        for (float v : data) {
+                            tb.putShort(FloatFormats.floatToBfloat16(v));
+                        }
+                        tb.flip();
+                    } else {
+                        tb = ByteBuffer.allocate(4 * data.length).order(ByteOrder.LITTLE_ENDIAN);
+                        tb.asFloatBuffer().put(data);
+                    }
                     writeFully(ch, tb);
                 }
                 ch.force(true);

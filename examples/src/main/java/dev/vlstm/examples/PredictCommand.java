@@ -5,6 +5,7 @@ import dev.vlstm.examples.data.Mnist;
 import dev.vlstm.io.ClassifierFile;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.Npy;
+import dev.vlstm.io.SafeTensors;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -57,9 +58,11 @@ final class PredictCommand implements Callable<Integer> {
                 .threads(threads).build()) {
             ClassifierFile.loadInto(h, m, model);
             String ema = h.content().metadata().get(ClassifierFile.EMA_DECAY);
-            out.printf(Locale.ROOT, "model %s: LSTM %d→%d → dense %d%s%n", model, h.inputSize(), h.hiddenSize(), h.classes(),
+            String dtypes = h.content().dtypesOf(ClassifierFile.MODEL_TENSORS);
+            out.printf(Locale.ROOT, "model %s: LSTM %d→%d → dense %d%s%s%n", model, h.inputSize(), h.hiddenSize(), h.classes(),
                     ema == null ? "" : " (moving average of the weights, decay " + ema + ", "
-                            + h.content().metadata().getOrDefault(ClassifierFile.EMA_STEPS, "?") + " steps)");
+                            + h.content().metadata().getOrDefault(ClassifierFile.EMA_STEPS, "?") + " steps)",
+                    dtypes.equals(SafeTensors.F32) ? "" : ", weights stored as " + dtypes + " (computing in float32)");
             if (input != null) {
                 Npy.Array x = Npy.read(input);
                 int[] s = x.shape();
@@ -68,6 +71,7 @@ final class PredictCommand implements Callable<Integer> {
                             + h.inputSize() + "]");
                 }
                 int n = s[0], steps = s[1], in = s[2];
+                requireFinite(x.data(), steps, in, input);
                 float[] logits = new float[n * h.classes()];
                 int chunk = 1000;
                 for (int from = 0; from < n; from += chunk) {
@@ -101,5 +105,20 @@ final class PredictCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Stops at the first NaN or infinity of an input [N, T, I]: the engine follows IEEE arithmetic
+     * and would turn it into NaN logits for that sample without a word.
+     */
+    static void requireFinite(float[] x, int steps, int in, Path file) throws FormatException {
+        for (int i = 0; i < x.length; i++) {
+            if (!Float.isFinite(x[i])) {
+                int sample = i / (steps * in);
+                int t = i / in % steps;
+                throw new FormatException(file.toString(), "sample " + sample + ", time step " + t + ", feature " + i % in
+                        + " is " + x[i] + "; inputs must be finite");
+            }
+        }
     }
 }

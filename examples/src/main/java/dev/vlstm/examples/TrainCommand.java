@@ -95,6 +95,12 @@ final class TrainCommand implements Callable<Integer> {
             description = "Write the trained model as safetensors with PyTorch names (lstm.weight_ih_l0, ..., fc.bias).")
     Path save;
 
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "Tensor type of the --save file's weights: f32, or bf16 for half the size (each weight rounded "
+                    + "to the nearest bfloat16, ties to even, as PyTorch's .bfloat16(); not with --save-optimizer or "
+                    + "--checkpoint-every, whose exact resume needs f32) (default: ${DEFAULT-VALUE}).")
+    String dtype = "f32";
+
     @Option(names = "--save-optimizer",
             description = "Also store the training state in the --save file (Adam moments and, with --ema, the last step's "
                     + "weights), for an exact --resume (PyTorch then needs strict=False).")
@@ -144,6 +150,10 @@ final class TrainCommand implements Callable<Integer> {
         check(!(download && data != null), "use either --data or --download, not both");
         check(checkpointEvery == null || checkpointEvery >= 1, "--checkpoint-every must be >= 1, was " + checkpointEvery);
         check(checkpointEvery == null || save != null, "--checkpoint-every needs --save FILE (where checkpoints go)");
+        check(dtype.equals("f32") || dtype.equals("bf16"), "--dtype must be f32 or bf16, was " + dtype);
+        check(dtype.equals("f32") || save != null, "--dtype " + dtype + " needs --save FILE");
+        check(dtype.equals("f32") || !(saveOptimizer || checkpointEvery != null),
+                "--dtype bf16 rounds the saved weights: use f32 with --save-optimizer or --checkpoint-every (an exact resume)");
         checkWritable(save, "--save");
         checkWritable(metrics, "--metrics");
         checkWritable(plot, "--plot");
@@ -302,8 +312,9 @@ final class TrainCommand implements Callable<Integer> {
                 if (checkpointEvery != null) {
                     meta = new Checkpoint(epochs + 1, 0, 0, seed, batch, train.count(), ema, rows).metadata(meta);
                 }
-                ClassifierFile.save(model, average, save, meta, withOptimizer);
-                out.println("model written to " + save + (withOptimizer ? " (with Adam state)" : ""));
+                ClassifierFile.save(model, average, save, meta, withOptimizer, dtype.toUpperCase(Locale.ROOT));
+                out.println("model written to " + save + (withOptimizer ? " (with Adam state)" : "")
+                        + (dtype.equals("f32") ? "" : " (weights as " + dtype.toUpperCase(Locale.ROOT) + ")"));
             }
             if (metrics != null) {
                 out.println("metrics written to " + metrics);
