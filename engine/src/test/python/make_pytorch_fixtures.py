@@ -37,14 +37,17 @@ def save(path, tensors, metadata):
             f.write(b)
 
 
-def case(name, seed, input_size, hidden, layers, bidirectional, batch_first, steps, batch, lengths=None, initial=False):
+def case(name, seed, input_size, hidden, layers, bidirectional, batch_first, steps, batch, lengths=None, initial=False,
+         proj=0):
     torch.manual_seed(seed)
-    lstm = torch.nn.LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first)
+    lstm = torch.nn.LSTM(input_size, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first,
+                         proj_size=proj)
     lstm.eval()
     d = 2 if bidirectional else 1
     shape = (batch, steps, input_size) if batch_first else (steps, batch, input_size)
     x = torch.randn(*shape)
-    h0 = torch.randn(layers * d, batch, hidden) * 0.5 if initial else torch.zeros(layers * d, batch, hidden)
+    state = proj if proj > 0 else hidden   # h0 and h_n have P features with a projection, c0 and c_n H
+    h0 = torch.randn(layers * d, batch, state) * 0.5 if initial else torch.zeros(layers * d, batch, state)
     c0 = torch.randn(layers * d, batch, hidden) * 0.5 if initial else torch.zeros(layers * d, batch, hidden)
     with torch.no_grad():
         if lengths is None:
@@ -66,6 +69,8 @@ def case(name, seed, input_size, hidden, layers, bidirectional, batch_first, ste
     meta = {"torch": torch.__version__, "input_size": str(input_size), "hidden_size": str(hidden),
             "num_layers": str(layers), "bidirectional": str(bidirectional).lower(),
             "batch_first": str(batch_first).lower(), "steps": str(steps), "batch": str(batch)}
+    if proj > 0:
+        meta["proj_size"] = str(proj)
     save(os.path.join(OUT, name + ".safetensors"), tensors, meta)
 
 
@@ -75,3 +80,7 @@ if __name__ == "__main__":
     case("stacked", 2, 4, 6, 3, False, False, 5, 4)
     case("bidirectional_batch_first_lengths", 3, 3, 5, 2, True, True, 7, 4, lengths=[7, 3, 5, 1])
     case("bidirectional_lengths_initial", 4, 6, 4, 1, True, False, 5, 3, lengths=[2, 5, 4], initial=True)
+    # LSTMP (proj_size): a single layer with h0/c0, and stacked bidirectional batch-first with packed lengths
+    case("projected_initial", 5, 5, 8, 1, False, False, 6, 3, initial=True, proj=3)
+    case("projected_stacked_bidirectional_lengths", 6, 4, 7, 2, True, True, 6, 5, lengths=[6, 2, 4, 1, 5], initial=True,
+         proj=4)

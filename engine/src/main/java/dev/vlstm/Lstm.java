@@ -354,16 +354,17 @@ public final class Lstm implements AutoCloseable {
      *
      * @param t    the step, in [0, T)
      * @param b    the sample, in [0, B)
-     * @param hDst receives h_t at hDst[off..off+H)
-     * @param cDst receives c_t at cDst[off..off+H)
-     * @param off  first index written
+     * @param hDst receives h_t at hDst[hOff..hOff+H)
+     * @param hOff first index written in hDst
+     * @param cDst receives c_t at cDst[cOff..cOff+H)
+     * @param cOff first index written in cDst
      */
-    void stateAt(int t, int b, float[] hDst, float[] cDst, int off) {
+    void stateAt(int t, int b, float[] hDst, int hOff, float[] cDst, int cOff) {
         Train w = requireForward();
         int col = (t + 1) * w.batch + b;
         for (int u = 0; u < hiddenSize; u++) {
-            hDst[off + u] = w.hs[u * w.ldState + col];
-            cDst[off + u] = w.cs[u * w.ldState + col];
+            hDst[hOff + u] = w.hs[u * w.ldState + col];
+            cDst[cOff + u] = w.cs[u * w.ldState + col];
         }
     }
 
@@ -872,7 +873,17 @@ public final class Lstm implements AutoCloseable {
     private void gatesAndCell(float[] w, int bOff, int u0, int u1, int n, float[] z, int zBase, int zLd,
                               float[] cPrev, int cpBase, float[] c, int cBase, int sLd,
                               float[] tc, int tcBase, int tcLd, float[] hOut, int hBase) {
-        final int h = hiddenSize;
+        gatesAndCell(kernels, hiddenSize, w, bOff, u0, u1, n, z, zBase, zLd, cPrev, cpBase, c, cBase, sLd, tc, tcBase, tcLd,
+                hOut, hBase, sLd);
+    }
+
+    /**
+     * The cell step itself, shared with {@link ProjectedLstm}: as the instance method, with the
+     * hidden output's rows {@code hLd} apart.
+     */
+    static void gatesAndCell(Kernels kernels, int h, float[] w, int bOff, int u0, int u1, int n, float[] z, int zBase,
+                             int zLd, float[] cPrev, int cpBase, float[] c, int cBase, int sLd,
+                             float[] tc, int tcBase, int tcLd, float[] hOut, int hBase, int hLd) {
         for (int u = u0; u < u1; u++) {
             int ri = zBase + u * zLd;
             int rf = zBase + (h + u) * zLd;
@@ -883,7 +894,7 @@ public final class Lstm implements AutoCloseable {
             kernels.tanh(z, rg, z, rg, n, w[bOff + 2 * h + u]);
             kernels.sigmoid(z, ro, z, ro, n, w[bOff + 3 * h + u]);
             kernels.lstmCell(n, z, ri, rf, rg, ro, cPrev, cpBase + u * sLd, c, cBase + u * sLd, tc, tcBase + u * tcLd,
-                    hOut, hBase + u * sLd);
+                    hOut, hBase + u * hLd);
         }
     }
 

@@ -88,9 +88,11 @@ public final class LstmNetwork implements AutoCloseable {
      * @param merge         how directions combine (ignored when not bidirectional)
      * @param dropout       probability of zeroing an input of layers 1..L-1 during training, in [0, 1)
      * @param batchFirst    whether inputs and outputs are {@code [B][T][F]} instead of {@code [T][B][F]}
+     * @param projSize      P: with P &gt; 0 every layer is an LSTM with a projection (LSTMP, PyTorch's
+     *                      {@code proj_size}): {@code h_t = W_hr·(o⊙tanh(c_t))} of P features; 0 for none
      */
     public record Config(int inputSize, int hiddenSize, int layers, boolean bidirectional, Merge merge, float dropout,
-                         boolean batchFirst) {
+                         boolean batchFirst, int projSize) {
         /**
          * Validates.
          *
@@ -101,6 +103,7 @@ public final class LstmNetwork implements AutoCloseable {
          * @param merge         how directions combine, not null
          * @param dropout       in [0, 1)
          * @param batchFirst    whether inputs and outputs are batch-first
+         * @param projSize      P in [0, H); 0 for no projection
          */
         public Config {
             Checks.positive("input size I", inputSize);
@@ -115,6 +118,31 @@ public final class LstmNetwork implements AutoCloseable {
             if (layers > 1024) {
                 throw new IllegalArgumentException("number of layers must be at most 1024, was " + layers);
             }
+            if (projSize < 0 || projSize >= hiddenSize) {
+                throw new IllegalArgumentException("projection size P must be in [0, H=" + hiddenSize + ") (0 = none), was "
+                        + projSize);
+            }
+        }
+
+        /**
+         * A configuration without projection.
+         *
+         * @param inputSize     I
+         * @param hiddenSize    H
+         * @param layers        L
+         * @param bidirectional whether each layer also runs in reverse
+         * @param merge         how directions combine
+         * @param dropout       in [0, 1)
+         * @param batchFirst    whether inputs and outputs are batch-first
+         */
+        public Config(int inputSize, int hiddenSize, int layers, boolean bidirectional, Merge merge, float dropout,
+                      boolean batchFirst) {
+            this(inputSize, hiddenSize, layers, bidirectional, merge, dropout, batchFirst, 0);
+        }
+
+        /** @return S, the features of h (and of each direction's output): P with a projection, else H */
+        public int stateSize() {
+            return projSize > 0 ? projSize : hiddenSize;
         }
 
         /** @return D: 2 if bidirectional, else 1 */
@@ -122,9 +150,9 @@ public final class LstmNetwork implements AutoCloseable {
             return bidirectional ? 2 : 1;
         }
 
-        /** @return O, the features of each output step */
+        /** @return O, the features of each output step: S, or 2S for a concatenating bidirectional network */
         public int outputSize() {
-            return bidirectional && merge == Merge.CONCAT ? 2 * hiddenSize : hiddenSize;
+            return bidirectional && merge == Merge.CONCAT ? 2 * stateSize() : stateSize();
         }
 
         /** @return the input size of layer l */
@@ -142,6 +170,7 @@ public final class LstmNetwork implements AutoCloseable {
         private Merge merge = Merge.CONCAT;
         private float dropout;
         private boolean batchFirst;
+        private int projSize;
         private int threads = 1;
         private long seed = 1;
         private Kernels kernels;
@@ -197,6 +226,16 @@ public final class LstmNetwork implements AutoCloseable {
         }
 
         /**
+         * @param projSize P, the projection of every layer's output (PyTorch's {@code proj_size}), in
+         *                 [0, H) (default 0 = none)
+         * @return this
+         */
+        public Builder projSize(int projSize) {
+            this.projSize = projSize;
+            return this;
+        }
+
+        /**
          * @param threads worker threads of each layer (default 1)
          * @return this
          */
@@ -225,7 +264,7 @@ public final class LstmNetwork implements AutoCloseable {
 
         /** @return the network, initialised like each {@link Lstm} */
         public LstmNetwork build() {
-            Config c = new Config(inputSize, hiddenSize, layers, bidirectional, merge, dropout, batchFirst);
+            Config c = new Config(inputSize, hiddenSize, layers, bidirectional, merge, dropout, batchFirst, projSize);
             return new LstmNetwork(c, kernels == null ? KernelProvider.get() : kernels, threads, seed);
         }
     }
@@ -254,7 +293,8 @@ public final class LstmNetwork implements AutoCloseable {
     private final Config config;
     private final int directions;
     private final ParameterSet params = new ParameterSet();
-    private final Lstm[] cells;   // index l·D + d
+    private final RecurrentLayer[] cells;   // index l·D + d
+    private final Lstm[] lstms;             // the same layers when they are plain Lstms (no projection), else null
     private final SplittableRandom dropoutRng;
     private Work work;
 
@@ -262,13 +302,23 @@ public final class LstmNetwork implements AutoCloseable {
         this.config = config;
         this.directions = config.directions();
         int nl = config.layers();
-        cells = new Lstm[nl * directions];
+        cells = new RecurrentLayer[nl * directions];
+        lstms = config.projSize() > 0 ? null : new Lstm[nl * directions];
         SplittableRandom rng = new SplittableRandom(seed);
         for (int l = 0; l < nl; l++) {
             for (int d = 0; d < directions; d++) {
-                Lstm cell = new Lstm(params, prefix(l, d), config.layerInput(l), config.hiddenSize(), kernels, threads);
-                cell.initialize(rng, Lstm.DEFAULT_FORGET_BIAS);
-                cells[l * directions + d] = cell;
+                int slot = l * directions + d;
+                if (lstms != null) {
+                    Lstm cell = new Lstm(params, prefix(l, d), config.layerInput(l), config.hiddenSize(), kernels, threads);
+                    cell.initialize(rng, Lstm.DEFAULT_FORGET_BIAS);
+                    lstms[slot] = cell;
+                    cells[slot] = RecurrentLayer.of(cell);
+                } else {
+                    ProjectedLstm cell = new ProjectedLstm(params, prefix(l, d), config.layerInput(l), config.hiddenSize(),
+                            config.projSize(), kernels, threads);
+                    cell.initialize(rng, Lstm.DEFAULT_FORGET_BIAS);
+                    cells[slot] = cell;
+                }
             }
         }
         dropoutRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -299,10 +349,17 @@ public final class LstmNetwork implements AutoCloseable {
      * @param layer     l in [0, L)
      * @param reverse   the reverse direction (bidirectional networks only)
      * @return its {@link Lstm}
+     * @throws IllegalStateException for a network with a projection, whose layers are not {@link Lstm}s
+     *                               (their parameters are {@link #parameters()}' {@code l<l>.weight},
+     *                               {@code l<l>.bias}, {@code l<l>.projection})
      */
     public Lstm layer(int layer, boolean reverse) {
         checkLayer(layer, reverse);
-        return cells[layer * directions + (reverse ? 1 : 0)];
+        if (lstms == null) {
+            throw new IllegalStateException("the layers of a network with a projection (P=" + config.projSize()
+                    + ") are not Lstm objects; read their parameters from parameters() by name");
+        }
+        return lstms[layer * directions + (reverse ? 1 : 0)];
     }
 
     private void checkLayer(int layer, boolean reverse) {
@@ -316,7 +373,8 @@ public final class LstmNetwork implements AutoCloseable {
 
     /** @param threads worker threads of each layer, &gt; 0 */
     public void setThreads(int threads) {
-        for (Lstm c : cells) {
+        Checks.positive("threads", threads);
+        for (RecurrentLayer c : cells) {
             c.setThreads(threads);
         }
     }
@@ -324,7 +382,7 @@ public final class LstmNetwork implements AutoCloseable {
     /** Stops the worker threads of every layer. */
     @Override
     public void close() {
-        for (Lstm c : cells) {
+        for (RecurrentLayer c : cells) {
             c.close();
         }
     }
@@ -356,9 +414,14 @@ public final class LstmNetwork implements AutoCloseable {
         Checks.positive("sequence length T", steps);
         Checks.positive("batch size B", batch);
         sequence("x", x, steps, batch, config.inputSize(), "I");
-        int states = Checks.product("states [L·D][B][H]", cells.length, batch, config.hiddenSize());
-        Checks.lengthOrNull("h0 [L·D][B][H]", h0, states);
-        Checks.lengthOrNull("c0 [L·D][B][H]", c0, states);
+        Checks.lengthOrNull(hName("h0"), h0, Checks.product("states [L·D][B][S]", cells.length, batch, config.stateSize()));
+        Checks.lengthOrNull("c0 [L·D][B][H]", c0, Checks.product("states [L·D][B][H]", cells.length, batch,
+                config.hiddenSize()));
+    }
+
+    /** The name and shape of a hidden-state array in messages: {@code [L·D][B][H]}, or {@code [L·D][B][P]}. */
+    private String hName(String name) {
+        return name + (config.projSize() > 0 ? " [L·D][B][P]" : " [L·D][B][H]");
     }
 
     private void sequence(String name, float[] a, int steps, int batch, int f, String fname) {
@@ -417,11 +480,11 @@ public final class LstmNetwork implements AutoCloseable {
     }
 
     /**
-     * Merges direction d's hidden outputs hs {@code [T][B][H]} (in its own time order) into out
+     * Merges direction d's hidden outputs hs {@code [T][B][S]} (in its own time order) into out
      * {@code [T][B][O]}; padded steps of out become zero.
      */
     private void mergeInto(float[] hs, int d, int steps, int batch, int[] n, float[] out) {
-        int h = config.hiddenSize();
+        int h = config.stateSize();
         int o = config.outputSize();
         boolean sum = directions == 2 && config.merge() == Merge.SUM;
         for (int b = 0; b < batch; b++) {
@@ -465,16 +528,16 @@ public final class LstmNetwork implements AutoCloseable {
         final float[][] in;     // [L][T·B·I_l] time-major inputs of each layer (after dropout)
         final float[][] out;    // [L][T·B·O] merged outputs (before dropout)
         final float[][] mask;   // [L-1][T·B·O] dropout multipliers, or null
-        final float[] hs;       // [T·B·H]
+        final float[] hs;       // [T·B·S]      one direction's outputs (S = H, or P with a projection)
         final float[][] rev;    // [2][T·B·F]: reversed inputs of layer 0 (F = I) and of later layers (F = O)
         final float[] dy;       // [T·B·O]      dL/d merged output of the current layer
-        final float[] dHid;     // [T·B·H]
+        final float[] dHid;     // [T·B·S]
         final float[] dCel;     // [T·B·H]
         final float[][] dIn;    // [2][T·B·F]   dL/d layer input (summed over directions)
         final float[][] dDir;   // [2][T·B·F]   one direction's share
-        final float[] hN;
-        final float[] cN;
-        final float[] s0;       // [B·H]
+        final float[] hN;       // [L·D][B][S]
+        final float[] cN;       // [L·D][B][H]
+        final float[] s0;       // [B·S]
         final float[] s1;       // [B·H]
         boolean forwardDone;
 
@@ -484,6 +547,7 @@ public final class LstmNetwork implements AutoCloseable {
             int nl = config.layers();
             int o = config.outputSize();
             int h = config.hiddenSize();
+            int sz = config.stateSize();
             int maxF = Math.max(config.inputSize(), o);
             long tbl = (long) steps * batch;
             long fl = Math.max(maxF, h);
@@ -504,19 +568,18 @@ public final class LstmNetwork implements AutoCloseable {
                         mask[l] = new float[tb * o];
                     }
                 }
-                hs = new float[tb * h];
+                hs = new float[tb * sz];
                 int other = nl > 1 ? tb * o : 0;
                 rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
                         new float[directions == 2 ? other : 0]};
                 dy = new float[tb * o];
-                dHid = new float[tb * h];
+                dHid = new float[tb * sz];
                 dCel = new float[tb * h];
                 dIn = new float[][] {new float[tb * config.inputSize()], new float[other]};
                 dDir = new float[][] {new float[tb * config.inputSize()], new float[other]};
-                int states = Checks.product("states [L·D][B][H]", cells.length, batch, h);
-                hN = new float[states];
-                cN = new float[states];
-                s0 = new float[batch * h];
+                hN = new float[Checks.product("states [L·D][B][S]", cells.length, batch, sz)];
+                cN = new float[Checks.product("states [L·D][B][H]", cells.length, batch, h)];
+                s0 = new float[batch * sz];
                 s1 = new float[batch * h];
             } catch (OutOfMemoryError e) {
                 throw MemoryBudget.outOfMemory("LSTM network workspace for T=" + steps + ", B=" + batch, bytes);
@@ -532,7 +595,8 @@ public final class LstmNetwork implements AutoCloseable {
      * @param steps   T, &gt; 0
      * @param batch   B, &gt; 0
      * @param lengths per-sample lengths in [1, T], or null for all T (read)
-     * @param h0      initial hidden states {@code [L·D][B][H]}, or null for zeros (read)
+     * @param h0      initial hidden states {@code [L·D][B][S]} (S = H, or P with a projection), or null
+     *                for zeros (read)
      * @param c0      initial cell states {@code [L·D][B][H]}, or null for zeros (read)
      * @throws IllegalArgumentException for wrong lengths or shapes
      */
@@ -548,7 +612,7 @@ public final class LstmNetwork implements AutoCloseable {
         w.forwardDone = false;
         w.n = n;
         int h = config.hiddenSize();
-        int bh = batch * h;
+        int sz = config.stateSize();
         toTimeMajor(x, steps, batch, config.inputSize(), n, w.in[0]);
         for (int l = 0; l < config.layers(); l++) {
             int f = config.layerInput(l);
@@ -559,11 +623,11 @@ public final class LstmNetwork implements AutoCloseable {
                     input = w.rev[l == 0 ? 0 : 1];
                     reverse(w.in[l], steps, batch, f, n, input);
                 }
-                Lstm cell = cells[slot];
-                cell.forward(input, steps, batch, slot(h0, slot, bh, w.s0), slot(c0, slot, bh, w.s1));
-                cell.hiddenStates(w.hs);
+                RecurrentLayer cell = cells[slot];
+                cell.forward(input, steps, batch, slot(h0, slot, batch * sz, w.s0), slot(c0, slot, batch * h, w.s1));
+                cell.outputs(w.hs);
                 for (int b = 0; b < batch; b++) {
-                    cell.stateAt(n[b] - 1, b, w.hN, w.cN, (slot * batch + b) * h);
+                    cell.stateAt(n[b] - 1, b, w.hN, (slot * batch + b) * sz, w.cN, (slot * batch + b) * h);
                 }
                 mergeInto(w.hs, d, steps, batch, n, w.out[l]);
             }
@@ -623,11 +687,11 @@ public final class LstmNetwork implements AutoCloseable {
     /**
      * Final hidden states of the last {@link #forward}.
      *
-     * @param dst {@code [L·D][B][H]} (overwritten)
+     * @param dst {@code [L·D][B][S]} (S = H, or P with a projection) (overwritten)
      */
     public void finalHidden(float[] dst) {
         Work w = requireForward();
-        Checks.length("final hidden [L·D][B][H]", dst, w.hN.length);
+        Checks.length(hName("final hidden"), dst, w.hN.length);
         System.arraycopy(w.hN, 0, dst, 0, dst.length);
     }
 
@@ -648,10 +712,10 @@ public final class LstmNetwork implements AutoCloseable {
      *
      * @param dOutput     dL/d output, {@code [T][B][O]} or {@code [B][T][O]}, or null (padded steps ignored)
      * @param dLastOutput dL/d {@link #lastOutput}, {@code [B][O]}, or null
-     * @param dhN         dL/d final hidden {@code [L·D][B][H]}, or null
+     * @param dhN         dL/d final hidden {@code [L·D][B][S]}, or null
      * @param dcN         dL/d final cell {@code [L·D][B][H]}, or null
      * @param dx          receives dL/dx in the input layout (zero at padded steps), or null
-     * @param dh0         receives dL/dh0 {@code [L·D][B][H]}, or null
+     * @param dh0         receives dL/dh0 {@code [L·D][B][S]}, or null
      * @param dc0         receives dL/dc0 {@code [L·D][B][H]}, or null
      * @throws IllegalStateException    without a forward since the last backward
      * @throws IllegalArgumentException for arrays of the wrong length
@@ -663,19 +727,21 @@ public final class LstmNetwork implements AutoCloseable {
         final int batch = w.batch;
         final int[] n = w.n;
         final int h = config.hiddenSize();
+        final int sz = config.stateSize();
         final int o = outputSize();
         final int bh = batch * h;
+        final int bs = batch * sz;
         if (dOutput != null) {
             sequence("dOutput", dOutput, steps, batch, o, "O");
         }
         Checks.lengthOrNull("dLastOutput [B][O]", dLastOutput, batch * o);
-        Checks.lengthOrNull("dhN [L·D][B][H]", dhN, w.hN.length);
+        Checks.lengthOrNull(hName("dhN"), dhN, w.hN.length);
         Checks.lengthOrNull("dcN [L·D][B][H]", dcN, w.cN.length);
         if (dx != null) {
             sequence("dx", dx, steps, batch, config.inputSize(), "I");
         }
-        Checks.lengthOrNull("dh0 [L·D][B][H]", dh0, w.hN.length);
-        Checks.lengthOrNull("dc0 [L·D][B][H]", dc0, w.hN.length);
+        Checks.lengthOrNull(hName("dh0"), dh0, w.hN.length);
+        Checks.lengthOrNull("dc0 [L·D][B][H]", dc0, w.cN.length);
         w.forwardDone = false;
         // dY: gradient with respect to the current layer's merged output, time-major
         float[] dy = w.dy;
@@ -713,22 +779,22 @@ public final class LstmNetwork implements AutoCloseable {
                     int len = n[b];
                     for (int t = 0; t < len; t++) {
                         int ts = d == 0 ? t : len - 1 - t;
-                        System.arraycopy(dy, (t * batch + b) * o + (sum ? 0 : d * h), dHid, (ts * batch + b) * h, h);
+                        System.arraycopy(dy, (t * batch + b) * o + (sum ? 0 : d * sz), dHid, (ts * batch + b) * sz, sz);
                     }
-                    int end = ((len - 1) * batch + b) * h;
-                    int src = (slot * batch + b) * h;
                     if (dhN != null) {
-                        for (int u = 0; u < h; u++) {
+                        int end = ((len - 1) * batch + b) * sz;
+                        int src = (slot * batch + b) * sz;
+                        for (int u = 0; u < sz; u++) {
                             dHid[end + u] += dhN[src + u];
                         }
                     }
                     if (dcN != null) {
-                        System.arraycopy(dcN, src, dCel, end, h);
+                        System.arraycopy(dcN, (slot * batch + b) * h, dCel, ((len - 1) * batch + b) * h, h);
                     }
                 }
                 cells[slot].backwardSteps(dHid, dCel, dDir, dh0 == null ? null : s0, dc0 == null ? null : s1);
                 if (dh0 != null) {
-                    System.arraycopy(s0, 0, dh0, slot * bh, bh);
+                    System.arraycopy(s0, 0, dh0, slot * bs, bs);
                 }
                 if (dc0 != null) {
                     System.arraycopy(s1, 0, dc0, slot * bh, bh);
@@ -782,11 +848,12 @@ public final class LstmNetwork implements AutoCloseable {
      * @param steps   T, &gt; 0
      * @param batch   B, &gt; 0
      * @param lengths per-sample lengths in [1, T], or null for all T (read)
-     * @param h0      initial hidden states {@code [L·D][B][H]}, or null for zeros (read)
+     * @param h0      initial hidden states {@code [L·D][B][S]} (S = H, or P with a projection), or
+     *                null for zeros (read)
      * @param c0      initial cell states {@code [L·D][B][H]}, or null for zeros (read)
      * @param output  receives the outputs {@code [T][B][O]} or {@code [B][T][O]} (zero at padded
      *                steps), or null
-     * @param hN      receives the final hidden states {@code [L·D][B][H]}, or null
+     * @param hN      receives the final hidden states {@code [L·D][B][S]}, or null
      * @param cN      receives the final cell states {@code [L·D][B][H]}, or null
      * @throws IllegalArgumentException for wrong lengths or shapes
      */
@@ -795,14 +862,15 @@ public final class LstmNetwork implements AutoCloseable {
         checkInputs(x, steps, batch, h0, c0);
         int[] n = checkLengths(lengths, steps, batch);
         int h = config.hiddenSize();
+        int sz = config.stateSize();
         int o = outputSize();
         int bh = batch * h;
+        int bs = batch * sz;
         if (output != null) {
             sequence("output", output, steps, batch, o, "O");
         }
-        int states = cells.length * bh;
-        Checks.lengthOrNull("hN [L·D][B][H]", hN, states);
-        Checks.lengthOrNull("cN [L·D][B][H]", cN, states);
+        Checks.lengthOrNull(hName("hN"), hN, cells.length * bs);
+        Checks.lengthOrNull("cN [L·D][B][H]", cN, cells.length * bh);
         long tbl = (long) steps * batch;
         MemoryBudget.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
                 + ", H=" + h, 4 * tbl * ((long) config.inputSize() * 3 + 3L * o + h),
@@ -821,11 +889,11 @@ public final class LstmNetwork implements AutoCloseable {
             toTimeMajor(x, steps, batch, config.inputSize(), n, in);
         }
         float[] out = new float[Checks.product("output", tb, o)];
-        float[] hs = new float[Checks.product("hidden", tb, h)];
+        float[] hs = new float[Checks.product("hidden", tb, sz)];
         float[] rev = null;
-        float[] hBuf = new float[bh];
+        float[] hBuf = new float[bs];
         float[] cBuf = new float[bh];
-        float[] s0 = new float[bh];
+        float[] s0 = new float[bs];
         float[] s1 = new float[bh];
         for (int l = 0; l < config.layers(); l++) {
             int f = config.layerInput(l);
@@ -839,21 +907,20 @@ public final class LstmNetwork implements AutoCloseable {
                     reverse(in, steps, batch, f, n, rev);
                     input = rev;
                 }
-                Lstm cell = cells[slot];
-                LstmState st = cell.newState(batch);
+                RecurrentLayer.Running st = cells[slot].newRunning(batch);
                 if (h0 != null || c0 != null) {
-                    st.set(h0 == null ? new float[bh] : slot(h0, slot, bh, s0), c0 == null ? new float[bh] : slot(c0, slot, bh, s1));
+                    st.set(h0 == null ? new float[bs] : slot(h0, slot, bs, s0), c0 == null ? new float[bh] : slot(c0, slot, bh, s1));
                 }
                 int t0 = 0;
                 for (int end : ends) {
                     int len = end - t0;
                     if (len == steps) {
-                        cell.infer(input, steps, st, hs);   // one chunk: no copies
+                        st.advance(input, steps, hs);   // one chunk: no copies
                     } else {
                         float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
-                        float[] hc = new float[len * bh];
-                        cell.infer(xc, len, st, hc);
-                        System.arraycopy(hc, 0, hs, t0 * bh, hc.length);
+                        float[] hc = new float[len * bs];
+                        st.advance(xc, len, hc);
+                        System.arraycopy(hc, 0, hs, t0 * bs, hc.length);
                     }
                     if (hN != null || cN != null) {
                         st.hidden(hBuf);
@@ -861,7 +928,7 @@ public final class LstmNetwork implements AutoCloseable {
                         for (int b = 0; b < batch; b++) {
                             if (n[b] == end) {
                                 if (hN != null) {
-                                    System.arraycopy(hBuf, b * h, hN, (slot * batch + b) * h, h);
+                                    System.arraycopy(hBuf, b * sz, hN, (slot * batch + b) * sz, sz);
                                 }
                                 if (cN != null) {
                                     System.arraycopy(cBuf, b * h, cN, (slot * batch + b) * h, h);
@@ -910,16 +977,16 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public final class Session {
         private final int streams;
-        private final LstmState[] states;
+        private final RecurrentLayer.Running[] states;
         private int bufSteps = -1;
         private float[][] bufs;   // [L+1]: time-major input of each layer, output of the last
         private float[] tmp;
 
         private Session(int streams) {
             this.streams = streams;
-            states = new LstmState[cells.length];
+            states = new RecurrentLayer.Running[cells.length];
             for (int i = 0; i < cells.length; i++) {
-                states[i] = cells[i].newState(streams);
+                states[i] = cells[i].newRunning(streams);
             }
         }
 
@@ -933,18 +1000,19 @@ public final class LstmNetwork implements AutoCloseable {
          *
          * @param x      inputs {@code [T][S][I]} or {@code [S][T][I]} (read)
          * @param steps  T, &gt; 0
-         * @param output receives the outputs {@code [T][S][H]} or {@code [S][T][H]}, or null
+         * @param output receives the outputs {@code [T][S][O]} or {@code [S][T][O]} (O = H, or P with a
+         *               projection), or null
          */
         public void step(float[] x, int steps, float[] output) {
             Checks.positive("steps", steps);
             sequence("x", x, steps, streams, config.inputSize(), "I");
             if (output != null) {
-                sequence("output", output, steps, streams, outputSize(), "H");
+                sequence("output", output, steps, streams, outputSize(), "O");
             }
             if (bufSteps != steps) {
                 bufs = new float[config.layers() + 1][];
                 for (int l = 0; l <= config.layers(); l++) {
-                    int f = l == 0 ? config.inputSize() : config.hiddenSize();
+                    int f = l == 0 ? config.inputSize() : config.stateSize();
                     bufs[l] = new float[Checks.product("chunk", steps, streams, f)];
                 }
                 bufSteps = steps;
@@ -966,17 +1034,17 @@ public final class LstmNetwork implements AutoCloseable {
                     // the last layer writes straight into a time-major output, and nowhere without one
                     hidden = output == null ? null : config.batchFirst() ? bufs[nl] : output;
                 }
-                cells[l].infer(in, steps, states[l], hidden);
+                states[l].advance(in, steps, hidden);
                 in = hidden;
             }
             if (output != null && config.batchFirst()) {
-                fromTimeMajor(bufs[nl], steps, streams, config.hiddenSize(), output);
+                fromTimeMajor(bufs[nl], steps, streams, config.stateSize(), output);
             }
         }
 
         /** Resets every stream to the zero state. */
         public void reset() {
-            for (LstmState s : states) {
+            for (RecurrentLayer.Running s : states) {
                 s.reset();
             }
         }
@@ -990,7 +1058,7 @@ public final class LstmNetwork implements AutoCloseable {
             if (stream < 0 || stream >= streams) {
                 throw new IllegalArgumentException("stream must be in [0, " + streams + "), was " + stream);
             }
-            for (LstmState s : states) {
+            for (RecurrentLayer.Running s : states) {
                 s.resetColumn(stream);
             }
         }
@@ -998,7 +1066,7 @@ public final class LstmNetwork implements AutoCloseable {
         /**
          * Copies the hidden states of every layer out.
          *
-         * @param dst {@code [L][S][H]} (overwritten)
+         * @param dst {@code [L][S][H]}, or {@code [L][S][P]} with a projection (overwritten)
          */
         public void hidden(float[] dst) {
             copy(dst, true);
@@ -1014,9 +1082,10 @@ public final class LstmNetwork implements AutoCloseable {
         }
 
         private void copy(float[] dst, boolean hidden) {
-            int sh = streams * config.hiddenSize();
-            Checks.length((hidden ? "hidden" : "cell") + " [L][S][H]", dst, states.length * sh);
-            if (tmp == null) {
+            int sh = streams * (hidden ? config.stateSize() : config.hiddenSize());
+            Checks.length(hidden ? (config.projSize() > 0 ? "hidden [L][S][P]" : "hidden [L][S][H]") : "cell [L][S][H]", dst,
+                    states.length * sh);
+            if (tmp == null || tmp.length != sh) {
                 tmp = new float[sh];
             }
             for (int l = 0; l < states.length; l++) {
@@ -1032,15 +1101,16 @@ public final class LstmNetwork implements AutoCloseable {
         /**
          * Sets the state of every layer.
          *
-         * @param hidden {@code [L][S][H]} (read)
+         * @param hidden {@code [L][S][H]}, or {@code [L][S][P]} with a projection (read)
          * @param cell   {@code [L][S][H]} (read)
          */
         public void set(float[] hidden, float[] cell) {
+            int ss = streams * config.stateSize();
             int sh = streams * config.hiddenSize();
-            Checks.length("hidden [L][S][H]", hidden, states.length * sh);
+            Checks.length(config.projSize() > 0 ? "hidden [L][S][P]" : "hidden [L][S][H]", hidden, states.length * ss);
             Checks.length("cell [L][S][H]", cell, states.length * sh);
             for (int l = 0; l < states.length; l++) {
-                states[l].set(Arrays.copyOfRange(hidden, l * sh, (l + 1) * sh), Arrays.copyOfRange(cell, l * sh, (l + 1) * sh));
+                states[l].set(Arrays.copyOfRange(hidden, l * ss, (l + 1) * ss), Arrays.copyOfRange(cell, l * sh, (l + 1) * sh));
             }
         }
     }
@@ -1055,8 +1125,9 @@ public final class LstmNetwork implements AutoCloseable {
 
     /**
      * The parameters as PyTorch {@code nn.LSTM} state_dict tensors: {@code weight_ih_l<k>} (4H, I_k),
-     * {@code weight_hh_l<k>} (4H, H), {@code bias_ih_l<k>} (4H, the fused bias), {@code bias_hh_l<k>}
-     * (4H, zeros), with {@code _reverse} for the reverse direction.
+     * {@code weight_hh_l<k>} (4H, S), {@code bias_ih_l<k>} (4H, the fused bias), {@code bias_hh_l<k>}
+     * (4H, zeros) and, with a projection, {@code weight_hr_l<k>} (P, H); {@code _reverse} for the
+     * reverse direction.
      *
      * @param prefix name prefix such as {@code "lstm."}, or ""
      * @return new tensors, in PyTorch's order
@@ -1064,15 +1135,21 @@ public final class LstmNetwork implements AutoCloseable {
     public Map<String, SafeTensors.Tensor> toPyTorch(String prefix) {
         String p = prefix == null ? "" : prefix;
         int h = config.hiddenSize();
+        int sz = config.stateSize();
         Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
         for (int l = 0; l < config.layers(); l++) {
             for (int d = 0; d < directions; d++) {
                 int in = config.layerInput(l);
-                float[] w = new float[4 * h * (in + h)];
+                float[] w = new float[4 * h * (in + sz)];
                 float[] b = new float[4 * h];
                 params.get(prefix(l, d) + "weight", w);
                 params.get(prefix(l, d) + "bias", b);
-                TorchLstm.putSplit(t, p, suffix(l, d), w, b, in, h);
+                TorchLstm.putSplit(t, p, suffix(l, d), w, b, in, h, sz);
+                if (config.projSize() > 0) {
+                    float[] hr = new float[sz * h];
+                    params.get(prefix(l, d) + "projection", hr);
+                    t.put(p + "weight_hr" + suffix(l, d), SafeTensors.Tensor.of(hr, sz, h));
+                }
             }
         }
         return t;
@@ -1090,11 +1167,14 @@ public final class LstmNetwork implements AutoCloseable {
     public void loadPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix) {
         String p = prefix == null ? "" : prefix;
         int h = config.hiddenSize();
+        int sz = config.stateSize();
+        String[] kinds = config.projSize() > 0 ? new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"}
+                : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
         List<String> expected = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         for (int l = 0; l < config.layers(); l++) {
             for (int d = 0; d < directions; d++) {
-                for (String kind : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
+                for (String kind : kinds) {
                     String name = p + kind + suffix(l, d);
                     expected.add(name);
                     if (!tensors.containsKey(name)) {
@@ -1118,10 +1198,12 @@ public final class LstmNetwork implements AutoCloseable {
                 int in = config.layerInput(l);
                 String s = suffix(l, d);
                 float[] wih = shaped(tensors, p + "weight_ih" + s, 4L * h, in);
-                float[] whh = shaped(tensors, p + "weight_hh" + s, 4L * h, h);
+                float[] whh = shaped(tensors, p + "weight_hh" + s, 4L * h, sz);
                 float[] bih = shaped(tensors, p + "bias_ih" + s, 4L * h);
                 float[] bhh = shaped(tensors, p + "bias_hh" + s, 4L * h);
-                staged.add(TorchLstm.fuse(wih, whh, bih, bhh, in, h));
+                float[][] wb = TorchLstm.fuse(wih, whh, bih, bhh, in, h, sz);
+                float[] hr = config.projSize() > 0 ? shaped(tensors, p + "weight_hr" + s, sz, h) : null;
+                staged.add(new float[][] {wb[0], wb[1], hr});
             }
         }
         int i = 0;
@@ -1130,6 +1212,9 @@ public final class LstmNetwork implements AutoCloseable {
                 float[][] wb = staged.get(i++);
                 params.set(prefix(l, d) + "weight", wb[0]);
                 params.set(prefix(l, d) + "bias", wb[1]);
+                if (wb[2] != null) {
+                    params.set(prefix(l, d) + "projection", wb[2]);
+                }
             }
         }
     }
@@ -1144,13 +1229,15 @@ public final class LstmNetwork implements AutoCloseable {
     }
 
     private String describe() {
-        return "network with I=" + config.inputSize() + ", H=" + config.hiddenSize() + ", " + config.layers() + " layer(s)"
+        return "network with I=" + config.inputSize() + ", H=" + config.hiddenSize()
+                + (config.projSize() > 0 ? ", P=" + config.projSize() : "") + ", " + config.layers() + " layer(s)"
                 + (directions == 2 ? ", bidirectional" : "");
     }
 
     /**
-     * The configuration of PyTorch {@code nn.LSTM} tensors (sizes, layers, bidirectional), read from
-     * the names and shapes alone.
+     * The configuration of PyTorch {@code nn.LSTM} tensors (sizes, layers, bidirectional, the
+     * projection size when there are {@code weight_hr_l<k>} tensors), read from the names and
+     * shapes alone.
      *
      * @param tensors    the tensors
      * @param prefix     name prefix such as {@code "lstm."}, or ""
@@ -1165,7 +1252,18 @@ public final class LstmNetwork implements AutoCloseable {
         if (wih == null || whh == null) {
             throw new IllegalArgumentException("no " + p + "weight_ih_l0 / " + p + "weight_hh_l0 among " + tensors.keySet());
         }
-        if (wih.shape().length != 2 || whh.shape().length != 2 || whh.shape()[0] % 4 != 0
+        SafeTensors.Tensor whr = tensors.get(p + "weight_hr_l0");
+        if (whr != null) {
+            // LSTMP: weight_hh (4H, P), weight_hr (P, H)
+            long[] r = whr.shape();
+            if (r.length != 2 || wih.shape().length != 2 || whh.shape().length != 2 || r[1] > 1 << 20 || r[0] >= r[1]
+                    || whh.shape()[0] != 4 * r[1] || whh.shape()[1] != r[0] || wih.shape()[0] != 4 * r[1]
+                    || wih.shape()[1] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException(p + "weight_ih_l0 " + Arrays.toString(wih.shape()) + ", " + p
+                        + "weight_hh_l0 " + Arrays.toString(whh.shape()) + " and " + p + "weight_hr_l0 "
+                        + Arrays.toString(r) + " are not (4H, I), (4H, P) and (P, H) with P < H");
+            }
+        } else if (wih.shape().length != 2 || whh.shape().length != 2 || whh.shape()[0] % 4 != 0
                 || whh.shape()[0] != 4 * whh.shape()[1] || wih.shape()[0] != whh.shape()[0]
                 || wih.shape()[1] > Integer.MAX_VALUE || whh.shape()[1] > 1 << 20) {
             throw new IllegalArgumentException(p + "weight_ih_l0 " + Arrays.toString(wih.shape()) + " and " + p
@@ -1176,7 +1274,9 @@ public final class LstmNetwork implements AutoCloseable {
             layers++;
         }
         boolean bi = tensors.containsKey(p + "weight_ih_l0_reverse");
-        return new Config((int) wih.shape()[1], (int) whh.shape()[1], layers, bi, Merge.CONCAT, 0f, batchFirst);
+        int hidden = (int) (wih.shape()[0] / 4);
+        int proj = whr == null ? 0 : (int) whr.shape()[0];
+        return new Config((int) wih.shape()[1], hidden, layers, bi, Merge.CONCAT, 0f, batchFirst, proj);
     }
 
     /**
@@ -1192,6 +1292,9 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public void setKerasWeights(int layer, boolean reverse, float[] kernel, float[] recurrentKernel, float[] bias) {
         checkLayer(layer, reverse);
+        if (config.projSize() > 0) {
+            throw new IllegalStateException("Keras' LSTM has no projection; this network has P=" + config.projSize());
+        }
         int h = config.hiddenSize();
         int in = config.layerInput(layer);
         int k = in + h;
@@ -1242,6 +1345,7 @@ public final class LstmNetwork implements AutoCloseable {
         meta.put("merge", config.merge().name());
         meta.put("dropout", Float.toString(config.dropout()));
         meta.put("batch_first", Boolean.toString(config.batchFirst()));
+        meta.put("proj_size", Integer.toString(config.projSize()));
         meta.put("gate_order", "i,f,g,o");
         if (optimizer != null) {
             AdamState.put(optimizer, params.size(), t, meta);
@@ -1283,15 +1387,19 @@ public final class LstmNetwork implements AutoCloseable {
             if (!ours) {
                 cfg = shapes;
             } else {
+                // files written before projections existed have no proj_size: none
+                int proj = meta.containsKey("proj_size") ? metaInt(name, meta, "proj_size") : 0;
                 cfg = new Config(metaInt(name, meta, "input_size"), metaInt(name, meta, "hidden_size"),
                         metaInt(name, meta, "num_layers"), metaBool(name, meta, "bidirectional"),
-                        metaMerge(name, meta), metaFloat(name, meta, "dropout"), metaBool(name, meta, "batch_first"));
+                        metaMerge(name, meta), metaFloat(name, meta, "dropout"), metaBool(name, meta, "batch_first"), proj);
                 if (cfg.inputSize() != shapes.inputSize() || cfg.hiddenSize() != shapes.hiddenSize()
-                        || cfg.layers() != shapes.layers() || cfg.bidirectional() != shapes.bidirectional()) {
-                    throw new FormatException(name, "metadata says I=" + cfg.inputSize() + ", H=" + cfg.hiddenSize() + ", "
-                            + cfg.layers() + " layer(s), bidirectional=" + cfg.bidirectional() + " but the tensors have I="
-                            + shapes.inputSize() + ", H=" + shapes.hiddenSize() + ", " + shapes.layers()
-                            + " layer(s), bidirectional=" + shapes.bidirectional());
+                        || cfg.layers() != shapes.layers() || cfg.bidirectional() != shapes.bidirectional()
+                        || cfg.projSize() != shapes.projSize()) {
+                    throw new FormatException(name, "metadata says I=" + cfg.inputSize() + ", H=" + cfg.hiddenSize() + ", P="
+                            + cfg.projSize() + ", " + cfg.layers() + " layer(s), bidirectional=" + cfg.bidirectional()
+                            + " but the tensors have I=" + shapes.inputSize() + ", H=" + shapes.hiddenSize() + ", P="
+                            + shapes.projSize() + ", " + shapes.layers() + " layer(s), bidirectional="
+                            + shapes.bidirectional());
                 }
             }
         } catch (IllegalArgumentException e) {

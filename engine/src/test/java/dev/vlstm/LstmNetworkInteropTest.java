@@ -38,7 +38,8 @@ class LstmNetworkInteropTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"single_layer", "stacked", "bidirectional_batch_first_lengths", "bidirectional_lengths_initial"})
+    @ValueSource(strings = {"single_layer", "stacked", "bidirectional_batch_first_lengths", "bidirectional_lengths_initial",
+        "projected_initial", "projected_stacked_bidirectional_lengths"})
     void outputsMatchPyTorch(String name) throws IOException {
         SafeTensors.Content c = fixture(name, dir);
         Map<String, String> meta = c.metadata();
@@ -46,6 +47,7 @@ class LstmNetworkInteropTest {
         LstmNetwork.Config cfg = LstmNetwork.configOfPyTorch(t, "lstm.", Boolean.parseBoolean(meta.get("batch_first")));
         assertThat(cfg.layers()).isEqualTo(Integer.parseInt(meta.get("num_layers")));
         assertThat(cfg.bidirectional()).isEqualTo(Boolean.parseBoolean(meta.get("bidirectional")));
+        assertThat(cfg.projSize()).isEqualTo(Integer.parseInt(meta.getOrDefault("proj_size", "0")));
         int steps = Integer.parseInt(meta.get("steps"));
         int batch = Integer.parseInt(meta.get("batch"));
         int[] lengths = null;
@@ -76,8 +78,31 @@ class LstmNetworkInteropTest {
                 net.forward(x, steps, batch, lengths, h0, c0);
                 net.output(y);
                 net.finalHidden(hN);
+                net.finalCell(cN);
                 assertThat(maxAbsDiff(y, want)).as("training output").isLessThanOrEqualTo(1e-5);
                 assertThat(maxAbsDiff(hN, wantH)).as("training h_n").isLessThanOrEqualTo(1e-5);
+                assertThat(maxAbsDiff(cN, wantC)).as("training c_n").isLessThanOrEqualTo(1e-5);
+                if (!cfg.bidirectional() && lengths == null) {
+                    // a streaming session from (h0, c0), two steps then the rest, gives the same
+                    LstmNetwork.Session session = net.newSession(batch);
+                    session.set(h0, c0);
+                    int f = cfg.inputSize();
+                    int o = net.outputSize();
+                    float[] ys = new float[want.length];
+                    float[] y2 = new float[2 * batch * o];
+                    float[] yRest = new float[(steps - 2) * batch * o];
+                    session.step(java.util.Arrays.copyOfRange(x, 0, 2 * batch * f), 2, y2);
+                    session.step(java.util.Arrays.copyOfRange(x, 2 * batch * f, x.length), steps - 2, yRest);
+                    System.arraycopy(y2, 0, ys, 0, y2.length);
+                    System.arraycopy(yRest, 0, ys, y2.length, yRest.length);
+                    assertThat(maxAbsDiff(ys, want)).as("session output").isLessThanOrEqualTo(1e-5);
+                    float[] sh = new float[wantH.length];
+                    float[] sc = new float[wantC.length];
+                    session.hidden(sh);
+                    session.cell(sc);
+                    assertThat(maxAbsDiff(sh, wantH)).as("session h").isLessThanOrEqualTo(1e-5);
+                    assertThat(maxAbsDiff(sc, wantC)).as("session c").isLessThanOrEqualTo(1e-5);
+                }
                 // save and load keeps the configuration and gives the same numbers
                 Path file = dir.resolve(name + "-" + threads + ".vlstm.safetensors");
                 net.save(file, null);
@@ -221,6 +246,20 @@ class LstmNetworkInteropTest {
         SafeTensors.write(v2, c.tensors(), meta);
         assertThatThrownBy(() -> LstmNetwork.load(v2, 1, null)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("v2.safetensors").hasMessageContaining("format version 2 is not supported (this build reads 1)");
+        // a file written before projections existed (no proj_size) has none
+        meta = new LinkedHashMap<>(c.metadata());
+        assertThat(meta.remove("proj_size")).isEqualTo("0");
+        Path older = tmp.resolve("older.safetensors");
+        SafeTensors.write(older, c.tensors(), meta);
+        try (LstmNetwork back = LstmNetwork.load(older, 1, null)) {
+            assertThat(back.config().projSize()).isZero();
+        }
+        meta = new LinkedHashMap<>(c.metadata());
+        meta.put("proj_size", "2");
+        Path projWrong = tmp.resolve("proj-wrong.safetensors");
+        SafeTensors.write(projWrong, c.tensors(), meta);
+        assertThatThrownBy(() -> LstmNetwork.load(projWrong, 1, null)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("P=2").hasMessageContaining("P=0");
         meta = new LinkedHashMap<>(c.metadata());
         meta.put("hidden_size", "6");
         Path wrong = tmp.resolve("wrong.safetensors");

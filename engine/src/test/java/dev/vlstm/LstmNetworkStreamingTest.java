@@ -20,16 +20,18 @@ import org.junit.jupiter.params.provider.CsvSource;
 class LstmNetworkStreamingTest {
 
     /** Chunks of any size give exactly the whole-sequence result. */
-    @ParameterizedTest(name = "streams={0} H={1} threads={2} batchFirst={3}")
-    @CsvSource({"1, 16, 1, false", "3, 32, 2, false", "19, 24, 2, true", "40, 160, 2, false"})
-    void chunkedStreamingEqualsTheWholeSequence(int streams, int hid, int threads, boolean bf) {
+    @ParameterizedTest(name = "streams={0} H={1} threads={2} batchFirst={3} P={4}")
+    @CsvSource({"1, 16, 1, false, 0", "3, 32, 2, false, 0", "19, 24, 2, true, 0", "40, 160, 2, false, 0",
+        "1, 16, 2, false, 5", "19, 24, 2, true, 7", "40, 160, 2, false, 64"})
+    void chunkedStreamingEqualsTheWholeSequence(int streams, int hid, int threads, boolean bf, int proj) {
         int steps = 12, in = 7;
-        try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(2).batchFirst(bf).threads(threads).seed(21).build()) {
+        int o = proj > 0 ? proj : hid;
+        try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(2).batchFirst(bf).threads(threads).projSize(proj)
+                .seed(21).build()) {
             float[] x = TestData.uniform(22, steps * streams * in, 1.0);
-            float[] whole = new float[steps * streams * hid];
-            int states = 2 * streams * hid;
-            float[] hN = new float[states];
-            float[] cN = new float[states];
+            float[] whole = new float[steps * streams * o];
+            float[] hN = new float[2 * streams * o];
+            float[] cN = new float[2 * streams * hid];
             net.infer(x, steps, streams, null, null, null, whole, hN, cN);
 
             LstmNetwork.Session s = net.newSession(streams);
@@ -37,15 +39,15 @@ class LstmNetworkStreamingTest {
             int t0 = 0;
             for (int chunk : new int[] {1, 3, 5, 1, 2}) {
                 float[] xc = slice(x, t0, chunk, steps, streams, in, bf);
-                float[] yc = new float[chunk * streams * hid];
+                float[] yc = new float[chunk * streams * o];
                 s.step(xc, chunk, yc);
-                unslice(yc, streamed, t0, chunk, steps, streams, hid, bf);
+                unslice(yc, streamed, t0, chunk, steps, streams, o, bf);
                 t0 += chunk;
             }
             assertThat(t0).isEqualTo(steps);
             assertSame("streamed outputs", streamed, whole);
-            float[] h = new float[states];
-            float[] c = new float[states];
+            float[] h = new float[hN.length];
+            float[] c = new float[cN.length];
             s.hidden(h);
             s.cell(c);
             assertSame("hidden", h, hN);

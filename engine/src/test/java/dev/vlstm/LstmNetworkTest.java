@@ -54,7 +54,10 @@ class LstmNetworkTest {
             l += r4[i] * r.last[i];
         }
         for (int i = 0; i < r.hN.length; i++) {
-            l += r2[i] * r.hN[i] + r3[i] * r.cN[i];
+            l += r2[i] * r.hN[i];
+        }
+        for (int i = 0; i < r.cN.length; i++) {
+            l += r3[i] * r.cN[i];
         }
         return l;
     }
@@ -76,28 +79,35 @@ class LstmNetworkTest {
         return (lp - lm) / (2 * FD_EPS);
     }
 
-    @ParameterizedTest(name = "T={0} B={1} I={2} H={3} L={4} bi={5} sum={6} varLen={7} batchFirst={8} dropout={9}")
+    @ParameterizedTest(name = "T={0} B={1} I={2} H={3} L={4} bi={5} sum={6} varLen={7} batchFirst={8} dropout={9} P={10}")
     @CsvSource({
-        "1, 1, 2, 3, 1, false, false, false, false, 0",
-        "4, 3, 3, 4, 3, false, false, false, false, 0",
-        "5, 3, 3, 4, 2, true,  false, true,  true,  0",
-        "4, 4, 2, 3, 1, true,  true,  true,  false, 0",
-        "6, 3, 2, 3, 2, false, false, true,  false, 0",
-        "4, 3, 2, 3, 3, true,  false, false, true,  0.4",
-        "1, 2, 3, 2, 2, true,  false, false, false, 0"})
+        "1, 1, 2, 3, 1, false, false, false, false, 0,   0",
+        "4, 3, 3, 4, 3, false, false, false, false, 0,   0",
+        "5, 3, 3, 4, 2, true,  false, true,  true,  0,   0",
+        "4, 4, 2, 3, 1, true,  true,  true,  false, 0,   0",
+        "6, 3, 2, 3, 2, false, false, true,  false, 0,   0",
+        "4, 3, 2, 3, 3, true,  false, false, true,  0.4, 0",
+        "1, 2, 3, 2, 2, true,  false, false, false, 0,   0",
+        // LSTMP (PyTorch proj_size): stacked bidirectional with lengths, batch-first, sum + dropout, T=1 B=1
+        "5, 3, 3, 5, 2, true,  false, true,  false, 0,   3",
+        "4, 3, 2, 4, 1, false, false, false, true,  0,   2",
+        "4, 4, 2, 4, 3, true,  true,  true,  false, 0.4, 2",
+        "1, 1, 2, 3, 2, false, false, false, false, 0,   1"})
     void gradientsMatchFiniteDifferencesOfTheReference(int steps, int batch, int in, int hid, int layers, boolean bi,
-                                                       boolean sum, boolean varLen, boolean bf, float dropout) {
-        long seed = 7919L * steps + 31L * batch + in * 7L + hid + 100L * layers + (bi ? 1000 : 0) + (varLen ? 5000 : 0);
+                                                       boolean sum, boolean varLen, boolean bf, float dropout, int proj) {
+        long seed = 7919L * steps + 31L * batch + in * 7L + hid + 100L * layers + (bi ? 1000 : 0) + (varLen ? 5000 : 0)
+                + 50000L * proj;
         try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(layers).bidirectional(bi)
                 .merge(sum ? LstmNetwork.Merge.SUM : LstmNetwork.Merge.CONCAT).batchFirst(bf).dropout(dropout)
-                .seed(seed).threads(2).build()) {
+                .projSize(proj).seed(seed).threads(2).build()) {
             float[] vals = net.parameters().values();
             for (int i = 0; i < vals.length; i++) {
                 vals[i] *= 2.5f;   // leave the gates' linear range
             }
             net.parameters().markModified();
             int o = net.outputSize();
-            int states = layers * (bi ? 2 : 1) * batch * hid;
+            int hStates = layers * (bi ? 2 : 1) * batch * (proj > 0 ? proj : hid);
+            int cStates = layers * (bi ? 2 : 1) * batch * hid;
             int[] n = lengths(seed, batch, steps, varLen);
             float[] x = TestData.uniform(seed + 1, steps * batch * in, 1.5);
             for (int b = 0; b < batch; b++) {
@@ -105,11 +115,11 @@ class LstmNetworkTest {
                     Arrays.fill(x, (t * batch + b) * in, (t * batch + b + 1) * in, Float.NaN);   // padding is ignored
                 }
             }
-            float[] h0 = TestData.uniform(seed + 2, states, 0.8);
-            float[] c0 = TestData.uniform(seed + 3, states, 0.8);
+            float[] h0 = TestData.uniform(seed + 2, hStates, 0.8);
+            float[] c0 = TestData.uniform(seed + 3, cStates, 0.8);
             float[] r1 = TestData.uniform(seed + 4, steps * batch * o, 1.0);
-            float[] r2 = TestData.uniform(seed + 5, states, 1.0);
-            float[] r3 = TestData.uniform(seed + 6, states, 1.0);
+            float[] r2 = TestData.uniform(seed + 5, hStates, 1.0);
+            float[] r3 = TestData.uniform(seed + 6, cStates, 1.0);
             float[] r4 = TestData.uniform(seed + 7, batch * o, 1.0);
             int[] lens = varLen ? n : null;
 
@@ -117,8 +127,8 @@ class LstmNetworkTest {
             net.forward(bf ? batchFirst(x, steps, batch, in) : x, steps, batch, lens, h0, c0);
             float[] outE = new float[steps * batch * o];
             net.output(outE);
-            float[] hN = new float[states];
-            float[] cN = new float[states];
+            float[] hN = new float[hStates];
+            float[] cN = new float[cStates];
             float[] last = new float[batch * o];
             net.finalHidden(hN);
             net.finalCell(cN);
@@ -131,8 +141,8 @@ class LstmNetworkTest {
                 }
             }
             float[] dx = new float[x.length];
-            float[] dh0 = new float[states];
-            float[] dc0 = new float[states];
+            float[] dh0 = new float[hStates];
+            float[] dc0 = new float[cStates];
             net.backward(bf ? batchFirst(r1, steps, batch, o) : r1, r4, r2, r3, dx, dh0, dc0);
             if (bf) {
                 dx = batchFirstToTimeMajor(dx, steps, batch, in);
@@ -153,15 +163,20 @@ class LstmNetworkTest {
             float[] grads = net.parameters().gradients();
             for (int l = 0; l < layers; l++) {
                 for (int d = 0; d < (bi ? 2 : 1); d++) {
-                    Lstm cell = net.layer(l, d == 1);
                     int slot = l * (bi ? 2 : 1) + d;
+                    int wOff = net.parameters().view(ReferenceNetwork.name(l, d, "weight")).offset();
+                    int bOff = net.parameters().view(ReferenceNetwork.name(l, d, "bias")).offset();
                     for (int i = 0; i < ref.w[slot].length; i++) {
-                        close("dW l" + l + " d" + d + " [" + i + "]", grads[cell.weightView().offset() + i],
-                                fd(ref.w[slot], i, lossFn));
+                        close("dW l" + l + " d" + d + " [" + i + "]", grads[wOff + i], fd(ref.w[slot], i, lossFn));
                     }
                     for (int i = 0; i < ref.b[slot].length; i++) {
-                        close("db l" + l + " d" + d + " [" + i + "]", grads[cell.biasView().offset() + i],
-                                fd(ref.b[slot], i, lossFn));
+                        close("db l" + l + " d" + d + " [" + i + "]", grads[bOff + i], fd(ref.b[slot], i, lossFn));
+                    }
+                    if (proj > 0) {
+                        int pOff = net.parameters().view(ReferenceNetwork.name(l, d, "projection")).offset();
+                        for (int i = 0; i < ref.hr[slot].length; i++) {
+                            close("dW_hr l" + l + " d" + d + " [" + i + "]", grads[pOff + i], fd(ref.hr[slot], i, lossFn));
+                        }
                     }
                 }
             }
@@ -175,8 +190,10 @@ class LstmNetworkTest {
                     close("dx[" + i + "]", dx[i], fd(xd, i, lossFn));
                 }
             }
-            for (int i = 0; i < states; i++) {
+            for (int i = 0; i < hStates; i++) {
                 close("dh0[" + i + "]", dh0[i], fd(h0d, i, lossFn));
+            }
+            for (int i = 0; i < cStates; i++) {
                 close("dc0[" + i + "]", dc0[i], fd(c0d, i, lossFn));
             }
         }
@@ -220,30 +237,32 @@ class LstmNetworkTest {
     }
 
     /** Inference equals the training forward (no dropout), bit for bit, for every layout. */
-    @ParameterizedTest(name = "bi={0} batchFirst={1} varLen={2} threads={3}")
-    @CsvSource({"false, false, false, 1", "true, true, true, 2", "true, false, true, 1", "false, true, true, 2"})
-    void inferMatchesTrainingForward(boolean bi, boolean bf, boolean varLen, int threads) {
+    @ParameterizedTest(name = "bi={0} batchFirst={1} varLen={2} threads={3} P={4}")
+    @CsvSource({"false, false, false, 1, 0", "true, true, true, 2, 0", "true, false, true, 1, 0", "false, true, true, 2, 0",
+        "true, true, true, 2, 9", "false, false, true, 1, 9", "true, false, false, 2, 23"})
+    void inferMatchesTrainingForward(boolean bi, boolean bf, boolean varLen, int threads, int proj) {
         int steps = 7, batch = 19, in = 5, hid = 24;
         try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(2).bidirectional(bi).batchFirst(bf).dropout(0.5f)
-                .threads(threads).seed(3).build()) {
+                .projSize(proj).threads(threads).seed(3).build()) {
             int[] n = varLen ? lengths(11, batch, steps, true) : null;
             float[] x = TestData.uniform(12, steps * batch * in, 1.0);
-            int states = 2 * (bi ? 2 : 1) * batch * hid;
-            float[] h0 = TestData.uniform(13, states, 0.5);
-            float[] c0 = TestData.uniform(14, states, 0.5);
+            int hStates = 2 * (bi ? 2 : 1) * batch * (proj > 0 ? proj : hid);
+            int cStates = 2 * (bi ? 2 : 1) * batch * hid;
+            float[] h0 = TestData.uniform(13, hStates, 0.5);
+            float[] c0 = TestData.uniform(14, cStates, 0.5);
             int o = net.outputSize();
             float[] y = new float[steps * batch * o];
-            float[] hN = new float[states];
-            float[] cN = new float[states];
+            float[] hN = new float[hStates];
+            float[] cN = new float[cStates];
             net.infer(x, steps, batch, n, h0, c0, y, hN, cN);
             // the same network without dropout in training mode
             try (LstmNetwork plain = LstmNetwork.builder(in, hid).layers(2).bidirectional(bi).batchFirst(bf)
-                    .threads(threads).seed(3).build()) {
+                    .projSize(proj).threads(threads).seed(3).build()) {
                 assertThat(plain.parameters().values()).containsExactly(net.parameters().values());
                 plain.forward(x, steps, batch, n, h0, c0);
                 float[] y2 = new float[y.length];
-                float[] hN2 = new float[states];
-                float[] cN2 = new float[states];
+                float[] hN2 = new float[hStates];
+                float[] cN2 = new float[cStates];
                 plain.output(y2);
                 plain.finalHidden(hN2);
                 plain.finalCell(cN2);
@@ -275,17 +294,19 @@ class LstmNetworkTest {
         assertThat(outs[0]).containsExactly(outs[1]);
     }
 
-    @Test
-    void resultsDoNotDependOnThreadsAtAShapeThatSplitsUnits() {
+    /** P = 0 at a shape that splits units (with 2 cores); P = 70 splits the batch and every after-loop GEMM. */
+    @ParameterizedTest(name = "P={0}")
+    @CsvSource({"0", "70"})
+    void resultsDoNotDependOnThreadsAtAShapeThatSplitsUnits(int proj) {
         int steps = 3, batch = 33, in = 40, hid = 200;
         float[] x = TestData.uniform(2, steps * batch * in, 1.0);
         int[] n = lengths(3, batch, steps, true);
-        float[] r = TestData.uniform(4, steps * batch * 2 * hid, 1.0);
+        float[] r = TestData.uniform(4, steps * batch * 2 * (proj > 0 ? proj : hid), 1.0);
         float[][] grads = new float[2][];
         float[][] dxs = new float[2][];
         for (int threads = 1; threads <= 2; threads++) {
             try (LstmNetwork net = LstmNetwork.builder(in, hid).layers(2).bidirectional(true).threads(threads).seed(8)
-                    .build()) {
+                    .projSize(proj).build()) {
                 net.parameters().zeroGradients();
                 net.forward(x, steps, batch, n, null, null);
                 float[] dx = new float[x.length];
@@ -318,6 +339,16 @@ class LstmNetworkTest {
             assertThatThrownBy(() -> net.setKerasWeights(0, true, new float[5], new float[64], null))
                     .hasMessageContaining("Keras kernel (I, 4H) length: expected 48, was 5");
         }
+        try (LstmNetwork projected = LstmNetwork.builder(3, 4).layers(2).projSize(2).build()) {
+            assertThatThrownBy(() -> projected.forward(new float[5 * 2 * 3], 5, 2, null, new float[2 * 2 * 4], null))
+                    .hasMessageContaining("h0 [L·D][B][P] length: expected 8, was 16");
+            assertThatThrownBy(() -> projected.layer(0, false)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("P=2");
+            assertThatThrownBy(() -> projected.setKerasWeights(0, false, new float[48], new float[64], null))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("no projection");
+        }
+        assertThatThrownBy(() -> LstmNetwork.builder(3, 4).projSize(4).build())
+                .hasMessageContaining("projection size P must be in [0, H=4) (0 = none), was 4");
         assertThatThrownBy(() -> LstmNetwork.builder(3, 4).dropout(1f).build()).hasMessageContaining("dropout");
         assertThatThrownBy(() -> LstmNetwork.builder(3, 4).layers(0).build()).hasMessageContaining("number of layers");
         try (LstmNetwork uni = LstmNetwork.builder(3, 4).build()) {

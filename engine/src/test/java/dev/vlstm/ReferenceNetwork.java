@@ -3,7 +3,9 @@ package dev.vlstm;
 /**
  * A plain double-precision multi-layer, bidirectional LSTM with per-sample lengths, written
  * independently of {@link LstmNetwork}: each direction walks each sample's own valid steps (the
- * reverse one from lengths[b]-1 down to 0) and simply skips padded steps.
+ * reverse one from lengths[b]-1 down to 0) and simply skips padded steps. With a projection
+ * (P &gt; 0, PyTorch's {@code proj_size}) the recurrent state and output is
+ * {@code h = W_hr · (o ⊙ tanh(c))} of P features.
  */
 final class ReferenceNetwork {
     final int in;
@@ -11,58 +13,80 @@ final class ReferenceNetwork {
     final int layers;
     final int dirs;
     final boolean sum;
-    /** Per slot l·D+d: W [4H][F_l + H] row-major, then b [4H]. */
+    /** P, or 0 without a projection. */
+    final int proj;
+    /** S: the size of h, P or H. */
+    final int state;
+    /** Per slot l·D+d: W [4H][F_l + S] row-major, b [4H], W_hr [P][H] (null without a projection). */
     final double[][] w;
     final double[][] b;
+    final double[][] hr;
 
     ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum) {
+        this(in, hid, layers, bidirectional, sum, 0);
+    }
+
+    ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum, int proj) {
         this.in = in;
         this.hid = hid;
         this.layers = layers;
         this.dirs = bidirectional ? 2 : 1;
         this.sum = sum;
+        this.proj = proj;
+        this.state = proj > 0 ? proj : hid;
         w = new double[layers * dirs][];
         b = new double[layers * dirs][];
+        hr = new double[layers * dirs][];
         for (int l = 0; l < layers; l++) {
             for (int d = 0; d < dirs; d++) {
-                w[l * dirs + d] = new double[4 * hid * (inputOf(l) + hid)];
+                w[l * dirs + d] = new double[4 * hid * (inputOf(l) + state)];
                 b[l * dirs + d] = new double[4 * hid];
+                hr[l * dirs + d] = proj > 0 ? new double[proj * hid] : null;
             }
         }
     }
 
     int outputSize() {
-        return dirs == 2 && !sum ? 2 * hid : hid;
+        return dirs == 2 && !sum ? 2 * state : state;
     }
 
     int inputOf(int l) {
         return l == 0 ? in : outputSize();
     }
 
-    /** Copies the engine's parameters. */
+    /** Copies the engine's parameters (by name: {@code l<l>[_reverse].weight}, {@code .bias}, {@code .projection}). */
     static ReferenceNetwork of(LstmNetwork net) {
         LstmNetwork.Config c = net.config();
         ReferenceNetwork r = new ReferenceNetwork(c.inputSize(), c.hiddenSize(), c.layers(), c.bidirectional(),
-                c.merge() == LstmNetwork.Merge.SUM);
+                c.merge() == LstmNetwork.Merge.SUM, c.projSize());
         for (int l = 0; l < c.layers(); l++) {
             for (int d = 0; d < r.dirs; d++) {
-                Lstm cell = net.layer(l, d == 1);
-                float[] wf = new float[cell.weightView().size()];
-                float[] bf = new float[cell.biasView().size()];
-                net.parameters().get(cell.weightView().name(), wf);
-                net.parameters().get(cell.biasView().name(), bf);
-                r.w[l * r.dirs + d] = ReferenceLstm.toDouble(wf);
-                r.b[l * r.dirs + d] = ReferenceLstm.toDouble(bf);
+                int slot = l * r.dirs + d;
+                r.w[slot] = values(net, name(l, d, "weight"));
+                r.b[slot] = values(net, name(l, d, "bias"));
+                if (r.proj > 0) {
+                    r.hr[slot] = values(net, name(l, d, "projection"));
+                }
             }
         }
         return r;
     }
 
+    static String name(int l, int d, String what) {
+        return "l" + l + (d == 1 ? "_reverse" : "") + "." + what;
+    }
+
+    private static double[] values(LstmNetwork net, String name) {
+        float[] v = new float[net.parameters().view(name).size()];
+        net.parameters().get(name, v);
+        return ReferenceLstm.toDouble(v);
+    }
+
     static final class Result {
         double[] out;    // [T][B][O] time-major, zero at padded steps
         double[] last;   // [B][O]
-        double[] hN;     // [L·D][B][H]
-        double[] cN;
+        double[] hN;     // [L·D][B][S]
+        double[] cN;     // [L·D][B][H]
     }
 
     /**
@@ -72,7 +96,7 @@ final class ReferenceNetwork {
     Result run(double[] x, int steps, int batch, int[] n, double[] h0, double[] c0, float[][] masks) {
         int o = outputSize();
         Result r = new Result();
-        r.hN = new double[layers * dirs * batch * hid];
+        r.hN = new double[layers * dirs * batch * state];
         r.cN = new double[layers * dirs * batch * hid];
         double[] input = x;
         double[] out = null;
@@ -83,12 +107,15 @@ final class ReferenceNetwork {
                 int slot = l * dirs + d;
                 double[] wl = w[slot];
                 double[] bl = b[slot];
-                int k = f + hid;
+                int k = f + state;
                 for (int s = 0; s < batch; s++) {
-                    double[] h = new double[hid];
+                    double[] h = new double[state];
                     double[] c = new double[hid];
+                    double[] m = new double[hid];
+                    for (int u = 0; u < state; u++) {
+                        h[u] = h0 == null ? 0 : h0[(slot * batch + s) * state + u];
+                    }
                     for (int u = 0; u < hid; u++) {
-                        h[u] = h0 == null ? 0 : h0[(slot * batch + s) * hid + u];
                         c[u] = c0 == null ? 0 : c0[(slot * batch + s) * hid + u];
                     }
                     for (int step = 0; step < n[s]; step++) {
@@ -99,7 +126,7 @@ final class ReferenceNetwork {
                             for (int i = 0; i < f; i++) {
                                 acc += wl[row * k + i] * input[(t * batch + s) * f + i];
                             }
-                            for (int u = 0; u < hid; u++) {
+                            for (int u = 0; u < state; u++) {
                                 acc += wl[row * k + f + u] * h[u];
                             }
                             z[row] = acc;
@@ -110,15 +137,28 @@ final class ReferenceNetwork {
                             double gg = Math.tanh(z[2 * hid + u]);
                             double og = ReferenceLstm.sigmoid(z[3 * hid + u]);
                             c[u] = fg * c[u] + ig * gg;
-                            h[u] = og * Math.tanh(c[u]);
+                            m[u] = og * Math.tanh(c[u]);
                         }
-                        int dst = (t * batch + s) * o + (sum ? 0 : d * hid);
-                        for (int u = 0; u < hid; u++) {
+                        if (proj == 0) {
+                            System.arraycopy(m, 0, h, 0, hid);
+                        } else {
+                            for (int q = 0; q < proj; q++) {
+                                double acc = 0;
+                                for (int u = 0; u < hid; u++) {
+                                    acc += hr[slot][q * hid + u] * m[u];
+                                }
+                                h[q] = acc;
+                            }
+                        }
+                        int dst = (t * batch + s) * o + (sum ? 0 : d * state);
+                        for (int u = 0; u < state; u++) {
                             out[dst + u] += h[u];
                         }
                     }
+                    for (int u = 0; u < state; u++) {
+                        r.hN[(slot * batch + s) * state + u] = h[u];
+                    }
                     for (int u = 0; u < hid; u++) {
-                        r.hN[(slot * batch + s) * hid + u] = h[u];
                         r.cN[(slot * batch + s) * hid + u] = c[u];
                     }
                 }

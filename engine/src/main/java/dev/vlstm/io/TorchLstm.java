@@ -27,15 +27,33 @@ public final class TorchLstm {
      */
     public static void putSplit(Map<String, SafeTensors.Tensor> dst, String prefix, String suffix, float[] w, float[] b,
                                 int in, int h) {
-        int k = in + h;
+        putSplit(dst, prefix, suffix, w, b, in, h, h);
+    }
+
+    /**
+     * As {@link #putSplit(Map, String, String, float[], float[], int, int)} with {@code rec}
+     * recurrent columns: P for an LSTM with a projection, whose {@code weight_hh} is (4H, P).
+     *
+     * @param dst    receives the four tensors
+     * @param prefix name prefix, or ""
+     * @param suffix name suffix
+     * @param w      fused weights {@code [4H × (I+rec)]} (read)
+     * @param b      fused bias {@code [4H]} (read)
+     * @param in     I
+     * @param h      H
+     * @param rec    the recurrent columns: H, or P
+     */
+    public static void putSplit(Map<String, SafeTensors.Tensor> dst, String prefix, String suffix, float[] w, float[] b,
+                                int in, int h, int rec) {
+        int k = in + rec;
         float[] wih = new float[4 * h * in];
-        float[] whh = new float[4 * h * h];
+        float[] whh = new float[4 * h * rec];
         for (int r = 0; r < 4 * h; r++) {
             System.arraycopy(w, r * k, wih, r * in, in);
-            System.arraycopy(w, r * k + in, whh, r * h, h);
+            System.arraycopy(w, r * k + in, whh, r * rec, rec);
         }
         dst.put(prefix + "weight_ih" + suffix, SafeTensors.Tensor.of(wih, 4 * h, in));
-        dst.put(prefix + "weight_hh" + suffix, SafeTensors.Tensor.of(whh, 4 * h, h));
+        dst.put(prefix + "weight_hh" + suffix, SafeTensors.Tensor.of(whh, 4 * h, rec));
         dst.put(prefix + "bias_ih" + suffix, SafeTensors.Tensor.of(b.clone(), 4 * h));
         dst.put(prefix + "bias_hh" + suffix, SafeTensors.Tensor.of(new float[4 * h], 4 * h));
     }
@@ -52,12 +70,29 @@ public final class TorchLstm {
      * @return {@code {W [4H × (I+H)], b [4H] = bias_ih + bias_hh}}
      */
     public static float[][] fuse(float[] wih, float[] whh, float[] bih, float[] bhh, int in, int h) {
-        int k = in + h;
+        return fuse(wih, whh, bih, bhh, in, h, h);
+    }
+
+    /**
+     * As {@link #fuse(float[], float[], float[], float[], int, int)} with {@code rec} recurrent
+     * columns ({@code weight_hh (4H, rec)}; P for an LSTM with a projection).
+     *
+     * @param wih {@code weight_ih (4H, I)}
+     * @param whh {@code weight_hh (4H, rec)}
+     * @param bih {@code bias_ih (4H)}
+     * @param bhh {@code bias_hh (4H)}
+     * @param in  I
+     * @param h   H
+     * @param rec the recurrent columns: H, or P
+     * @return {@code {W [4H × (I+rec)], b [4H] = bias_ih + bias_hh}}
+     */
+    public static float[][] fuse(float[] wih, float[] whh, float[] bih, float[] bhh, int in, int h, int rec) {
+        int k = in + rec;
         float[] w = new float[4 * h * k];
         float[] b = new float[4 * h];
         for (int r = 0; r < 4 * h; r++) {
             System.arraycopy(wih, r * in, w, r * k, in);
-            System.arraycopy(whh, r * h, w, r * k + in, h);
+            System.arraycopy(whh, r * rec, w, r * k + in, rec);
             b[r] = bih[r] + bhh[r];
         }
         return new float[][] {w, b};
