@@ -30,6 +30,9 @@ import java.util.TreeSet;
  *       bidirectional network that concatenates (forward features first, as PyTorch);</li>
  *   <li>initial and final states {@code h0, c0, hN, cN}: {@code [L·D][B][H]}, index {@code l·D + d}
  *       with d = 0 forward, 1 reverse (PyTorch's {@code h_n}, always this layout);</li>
+ *   <li>with a projection ({@link Builder#projSize}, P &gt; 0, LSTMP): each layer's output and
+ *       recurrent state is {@code h_t = W_hr·(o⊙tanh(c_t))} of P features, so O is P or 2P and
+ *       {@code h0, hN} are {@code [L·D][B][P]}, while {@code c0, cN} stay {@code [L·D][B][H]};</li>
  *   <li>{@code lengths}: {@code int[B]}, each in [1, T], or null for all T. Sequences are right-padded:
  *       padded steps neither change the state nor receive gradient, their outputs are zero, the
  *       final state and the "last output" of sample b are those of its own step
@@ -61,8 +64,10 @@ import java.util.TreeSet;
  * parameter updates.
  *
  * <h2>Parameters</h2>
- * Per layer l and direction: a fused {@code W [4H × (I_l + H)]} (gates i, f, g, o; input columns
- * first) and one bias {@code b [4H]}, named {@code l<l>.weight}, {@code l<l>.bias} and
+ * Per layer l and direction: a fused {@code W [4H × (I_l + S)]} (gates i, f, g, o; input columns
+ * first; S = H, or P with a projection), one bias {@code b [4H]} and with a projection
+ * {@code W_hr [P × H]} ({@code l<l>.projection}, PyTorch's {@code weight_hr_l<l>}), named
+ * {@code l<l>.weight}, {@code l<l>.bias} and
  * {@code l<l>_reverse.weight}, {@code l<l>_reverse.bias}. {@link #toPyTorch} and
  * {@link #loadPyTorch} convert to and from PyTorch's {@code weight_ih_l<l>}, {@code weight_hh_l<l>},
  * {@code bias_ih_l<l>}, {@code bias_hh_l<l>} (+ {@code _reverse}); {@link #setKerasWeights} from

@@ -35,7 +35,8 @@ class ReadmeExampleTest {
             "PyTorchWeights", "2 layers, bidirectional true, 16 tensors",
             "NpyArrays", "2x3, last 6.0",
             "ModelFiles", "Adam step 1",
-            "WeightAverage", "training weights restored: true");
+            "WeightAverage", "training weights restored: true",
+            "Projection", "outputs per step: 64, h_n 32 and c_n 128 per sample");
 
     @Test
     void everyReadmeJavaExampleCompilesAndRuns() throws Exception {

@@ -51,6 +51,7 @@ public final class BenchMain {
         double peak = Double.NaN;
         List<RunResult> lstm = new ArrayList<>();
         List<RunResult> kernels = new ArrayList<>();
+        List<RunResult> projected = new ArrayList<>();
         for (RunResult r : results) {
             String name = r.getParams().getBenchmark();
             if (name.endsWith("FmaPeak.fma")) {
@@ -59,6 +60,8 @@ public final class BenchMain {
                 lstm.add(r);
             } else if (name.contains(".KernelBench.")) {
                 kernels.add(r);
+            } else if (name.contains(".ProjectedBench.")) {
+                projected.add(r);
             }
         }
         String peakSource;
@@ -93,6 +96,25 @@ public final class BenchMain {
             }
             out.println("(timesteps/s = B·T per second, median of all measurement iterations; GFLOP/s counts the"
                     + " gate GEMMs, 2·4H·(I+H) per timestep, ×3 for train)");
+        }
+        if (!projected.isEmpty()) {
+            out.println();
+            out.printf(Locale.ROOT, "%-22s %-6s %7s %16s %12s %10s %8s%n",
+                    "LSTMP", "mode", "threads", "timesteps/s", "± error", "GFLOP/s", "% peak");
+            for (RunResult r : projected) {
+                String method = r.getParams().getBenchmark();
+                String mode = method.endsWith("trainP") ? "train" : "infer";
+                int threads = Integer.parseInt(r.getParams().getParam("threads"));
+                double ts = median(r);
+                double gflops = ts * ProjectedBench.FLOPS * ("train".equals(mode) ? 3 : 1) / 1e9;
+                double pct = 100 * gflops / (peak * threads);
+                out.printf(Locale.ROOT, "%-22s %-6s %7d %16s %12s %10.1f %8s%n",
+                        "I" + ProjectedBench.I + " H" + ProjectedBench.H + " P" + ProjectedBench.P, mode, threads,
+                        group(ts), group(r.getPrimaryResult().getScoreError()), gflops,
+                        Double.isNaN(pct) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", pct));
+            }
+            out.println("(T=" + ProjectedBench.T + ", B=" + ProjectedBench.B + "; GFLOP/s counts 2·4H·(I+P) + 2·P·H per"
+                    + " timestep, ×3 for train)");
         }
         if (!kernels.isEmpty()) {
             out.println();

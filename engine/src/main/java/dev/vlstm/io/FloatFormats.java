@@ -14,8 +14,8 @@ final class FloatFormats {
     }
 
     /**
-     * The float32 value of an IEEE 754 binary16 value (exact; what Java 20's
-     * {@code Float.float16ToFloat} computes).
+     * The float32 value of an IEEE 754 binary16 value (exact; bit for bit what Java 20's
+     * {@code Float.float16ToFloat} and x86's {@code vcvtph2ps} compute, NaNs made quiet).
      *
      * @param bits the 16 bits, in the low half
      * @return the value
@@ -25,8 +25,9 @@ final class FloatFormats {
         int exp = (bits >>> 10) & 0x1F;
         int mant = bits & 0x3FF;
         if (exp == 0x1F) {
-            // infinity or NaN: all-ones exponent, the payload moved to the top of float's mantissa
-            return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
+            // infinity, or NaN with its payload at the top of float's mantissa, made quiet as the
+            // hardware conversion (and the JDK's intrinsic) does
+            return Float.intBitsToFloat(sign | 0x7F800000 | (mant == 0 ? 0 : 0x400000 | (mant << 13)));
         }
         if (exp == 0) {
             // zero or subnormal: mant · 2^-24, exactly representable in float32
