@@ -327,6 +327,11 @@ public final class LstmNetwork implements AutoCloseable {
             }
         }
         dropoutRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        h0Name = hName("h0");
+        hNName = hName("hN");
+        dhNName = hName("dhN");
+        dh0Name = hName("dh0");
+        finalHiddenName = hName("final hidden");
     }
 
     private static String prefix(int l, int d) {
@@ -419,15 +424,27 @@ public final class LstmNetwork implements AutoCloseable {
         Checks.positive("sequence length T", steps);
         Checks.positive("batch size B", batch);
         sequence("x", x, steps, batch, config.inputSize(), "I");
-        Checks.lengthOrNull(hName("h0"), h0, Checks.product("states [L·D][B][S]", cells.length, batch, config.stateSize()));
-        Checks.lengthOrNull("c0 [L·D][B][H]", c0, Checks.product("states [L·D][B][H]", cells.length, batch,
-                config.hiddenSize()));
+        // sizes computed only for the states given (Checks.product's varargs array is an allocation per call)
+        if (h0 != null) {
+            Checks.length(h0Name, h0, Checks.product("states [L·D][B][S]", cells.length, batch, config.stateSize()));
+        }
+        if (c0 != null) {
+            Checks.length("c0 [L·D][B][H]", c0, Checks.product("states [L·D][B][H]", cells.length, batch,
+                    config.hiddenSize()));
+        }
     }
 
     /** The name and shape of a hidden-state array in messages: {@code [L·D][B][H]}, or {@code [L·D][B][P]}. */
     private String hName(String name) {
         return name + (config.projSize() > 0 ? " [L·D][B][P]" : " [L·D][B][H]");
     }
+
+    // built once: the checks of every call must not allocate
+    private final String h0Name;
+    private final String hNName;
+    private final String dhNName;
+    private final String dh0Name;
+    private final String finalHiddenName;
 
     private void sequence(String name, float[] a, int steps, int batch, int f, String fname) {
         if (config.batchFirst()) {
@@ -696,7 +713,7 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public void finalHidden(float[] dst) {
         Work w = requireForward();
-        Checks.length(hName("final hidden"), dst, w.hN.length);
+        Checks.length(finalHiddenName, dst, w.hN.length);
         System.arraycopy(w.hN, 0, dst, 0, dst.length);
     }
 
@@ -740,12 +757,12 @@ public final class LstmNetwork implements AutoCloseable {
             sequence("dOutput", dOutput, steps, batch, o, "O");
         }
         Checks.lengthOrNull("dLastOutput [B][O]", dLastOutput, batch * o);
-        Checks.lengthOrNull(hName("dhN"), dhN, w.hN.length);
+        Checks.lengthOrNull(dhNName, dhN, w.hN.length);
         Checks.lengthOrNull("dcN [L·D][B][H]", dcN, w.cN.length);
         if (dx != null) {
             sequence("dx", dx, steps, batch, config.inputSize(), "I");
         }
-        Checks.lengthOrNull(hName("dh0"), dh0, w.hN.length);
+        Checks.lengthOrNull(dh0Name, dh0, w.hN.length);
         Checks.lengthOrNull("dc0 [L·D][B][H]", dc0, w.cN.length);
         w.forwardDone = false;
         // dY: gradient with respect to the current layer's merged output, time-major
@@ -874,7 +891,7 @@ public final class LstmNetwork implements AutoCloseable {
         if (output != null) {
             sequence("output", output, steps, batch, o, "O");
         }
-        Checks.lengthOrNull(hName("hN"), hN, cells.length * bs);
+        Checks.lengthOrNull(hNName, hN, cells.length * bs);
         Checks.lengthOrNull("cN [L·D][B][H]", cN, cells.length * bh);
         long tbl = (long) steps * batch;
         MemoryBudget.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
