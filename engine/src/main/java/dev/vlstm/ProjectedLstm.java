@@ -114,6 +114,37 @@ final class ProjectedLstm implements RecurrentLayer {
         workers.close();
     }
 
+    /** Step t of x {@code [T][B][I]}, samples [b0, b0+nb), into feature-major xf: column col0 + b, rows ld apart. */
+    private void toFeatureMajor(float[] x, int t, int batch, int b0, int nb, float[] xf, int col0, int ld) {
+        for (int b = b0; b < b0 + nb; b++) {
+            int src = (t * batch + b) * inputSize;
+            for (int i = 0; i < inputSize; i++) {
+                xf[i * ld + col0 + b] = x[src + i];
+            }
+        }
+    }
+
+    /**
+     * The recurrent part of one step over nb columns, shared by training and inference (so both
+     * compute the same bits). z (rows zLd apart, from column zCol) holds W_x·x_t: adds W_r·r_{t-1}
+     * unless the previous state is zero, then the cell, tanh(c) into tc, m into ms, and
+     * r_t = W_hr·m. The states r (in rs) and c (in cs) share their layout: the previous ones at
+     * column rPrev, the new ones written at column rNext (may be the same column: each previous
+     * value is read before it is overwritten), rows cLd apart.
+     */
+    private void recurrentStep(float[] w, int nb, boolean fromState, float[] z, int zCol, int zLd, float[] rs, int rPrev,
+                               int rNext, float[] cs, int cLd, float[] tc, int tcCol, int tcLd, float[] ms, int mCol,
+                               int mLd) {
+        final int h = hiddenSize;
+        final int wOff = weightView.offset();
+        if (fromState) {
+            kernels.gemm(4 * h, nb, projSize, w, wOff + inputSize, fused, 1, rs, rPrev, cLd, z, zCol, zLd, true);
+        }
+        Lstm.gatesAndCell(kernels, h, w, biasView.offset(), 0, h, nb, z, zCol, zLd, cs, rPrev, cs, rNext, cLd, tc, tcCol,
+                tcLd, ms, mCol, mLd);
+        kernels.gemm(projSize, nb, h, w, projView.offset(), h, 1, ms, mCol, mLd, rs, rNext, cLd, false);
+    }
+
     // =====================================================================================
     // Training
     // =====================================================================================
@@ -277,37 +308,21 @@ final class ProjectedLstm implements RecurrentLayer {
         private void forwardSlice(int s) {
             final int b0 = slices[s];
             final int nb = slices[s + 1] - b0;
-            final int in = inputSize;
-            final int h = hiddenSize;
-            final int p = projSize;
             final float[] w = params.values();
-            final int wOff = weightView.offset();
-            final int bOff = biasView.offset();
-            final int pOff = projView.offset();
             for (int t = 0; t < steps; t++) {
-                for (int b = b0; b < b0 + nb; b++) {
-                    int src = (t * batch + b) * in;
-                    int col = t * batch + b;
-                    for (int i = 0; i < in; i++) {
-                        xf[i * cols + col] = x[src + i];
-                    }
-                }
+                toFeatureMajor(x, t, batch, b0, nb, xf, t * batch, cols);
             }
             // the input projection of every step first (W's input columns stay in cache), then the recurrence
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
-                kernels.gemm(4 * h, nb, in, w, wOff, fused, 1, xf, col, cols, z, col, cols, false);
+                kernels.gemm(4 * hiddenSize, nb, inputSize, w, weightView.offset(), fused, 1, xf, col, cols, z, col, cols,
+                        false);
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
-                int prev = t * batch + b0;         // block t of the state buffers: r_{t-1}, c_{t-1}
-                int next = (t + 1) * batch + b0;   // block t+1: r_t, c_t
-                if (t > 0 || initialHidden) {
-                    kernels.gemm(4 * h, nb, p, w, wOff + in, fused, 1, rs, prev, ldState, z, col, cols, true);
-                }
-                Lstm.gatesAndCell(kernels, h, w, bOff, 0, h, nb, z, col, cols, cs, prev, cs, next, ldState, tc, col, cols,
-                        ms, col, cols);
-                kernels.gemm(p, nb, h, w, pOff, h, 1, ms, col, cols, rs, next, ldState, false);
+                // block t of the state buffers holds r_{t-1}, c_{t-1}; block t+1 receives r_t, c_t
+                recurrentStep(w, nb, t > 0 || initialHidden, z, col, cols, rs, t * batch + b0, (t + 1) * batch + b0,
+                        cs, ldState, tc, col, cols, ms, col, cols);
             }
         }
 
@@ -508,27 +523,14 @@ final class ProjectedLstm implements RecurrentLayer {
         private void slice(int s) {
             final int b0 = slices[s];
             final int nb = slices[s + 1] - b0;
-            final int in = inputSize;
-            final int h = hiddenSize;
             final int p = projSize;
             final float[] w = params.values();
-            final int wOff = weightView.offset();
-            final int bOff = biasView.offset();
-            final int pOff = projView.offset();
             for (int t = 0; t < steps; t++) {
-                for (int b = b0; b < b0 + nb; b++) {
-                    int src = (t * batch + b) * in;
-                    for (int i = 0; i < in; i++) {
-                        xf[i * batch + b] = x[src + i];
-                    }
-                }
-                kernels.gemm(4 * h, nb, in, w, wOff, fused, 1, xf, b0, batch, z, b0, batch, false);
-                if (t > 0 || !zero) {
-                    kernels.gemm(4 * h, nb, p, w, wOff + in, fused, 1, r, b0, batch, z, b0, batch, true);
-                }
-                Lstm.gatesAndCell(kernels, h, w, bOff, 0, h, nb, z, b0, batch, c, b0, c, b0, batch, tc, b0, batch, m, b0,
-                        batch);
-                kernels.gemm(p, nb, h, w, pOff, h, 1, m, b0, batch, r, b0, batch, false);
+                toFeatureMajor(x, t, batch, b0, nb, xf, 0, batch);
+                kernels.gemm(4 * hiddenSize, nb, inputSize, w, weightView.offset(), fused, 1, xf, b0, batch, z, b0, batch,
+                        false);
+                // the state is advanced in place: the recurrent GEMM reads r before the projection overwrites it
+                recurrentStep(w, nb, t > 0 || !zero, z, b0, batch, r, b0, b0, c, batch, tc, b0, batch, m, b0, batch);
                 if (out != null) {
                     for (int b = b0; b < b0 + nb; b++) {
                         int dst = (t * batch + b) * p;
