@@ -14,7 +14,33 @@ final class PanamaKernels implements Kernels {
     static final VectorSpecies<Float> S = pickSpecies(KernelProvider.requestedVectorBits());
     private static final int V = S.length();
 
+    /**
+     * The GEMM micro-tile: 4 rows × 4 vectors of C (16 accumulators) where the CPU has 32 vector
+     * registers (AVX-512), 6 rows × 2 vectors (12 accumulators, the classic AVX2 SGEMM tile)
+     * where it has 16. The 4×4 tile needs 16 + 4 + 1 live vectors: on a 16-register machine
+     * (AVX2: a JVM whose widest vectors are 256 bits) C2 spills it, which measured 3× slower here
+     * (Zen 4 with AVX-512 hidden by the VM). The JVM does not report the register count, so the
+     * widest vector it compiles stands in: 512 bits means 32 registers. Forcible with
+     * {@value #TILE_PROPERTY} ({@code 4x4} or {@code 6x2}) so one machine tests both. Each element
+     * is the same FMA chain over k either way: the tile never changes a result.
+     */
+    static final String TILE_PROPERTY = "vlstm.gemmTile";
+    static final boolean TILE_4X4 = pickTile(System.getProperty(TILE_PROPERTY, "auto"));
+
     static final PanamaKernels INSTANCE = new PanamaKernels();
+
+    private static boolean pickTile(String v) {
+        switch (v) {
+            case "auto":
+                return preferredBits() >= 512;
+            case "4x4":
+                return true;
+            case "6x2":
+                return false;
+            default:
+                throw new IllegalArgumentException(TILE_PROPERTY + " must be auto, 4x4 or 6x2, was " + v);
+        }
+    }
 
     private PanamaKernels() {
     }
@@ -46,6 +72,11 @@ final class PanamaKernels implements Kernels {
         return "vector-" + S.vectorBitSize();
     }
 
+    /** @return the GEMM micro-tile in use, {@code "4x4"} or {@code "6x2"} */
+    static String tile() {
+        return TILE_4X4 ? "4x4" : "6x2";
+    }
+
     @Override
     public int vectorBitSize() {
         return S.vectorBitSize();
@@ -58,6 +89,9 @@ final class PanamaKernels implements Kernels {
      * while every row block of A passes over it.
      */
     private static final int KC = 512;
+
+    /** Elements of a B block (k × n) small enough to stay in a 1 MiB L2 cache with room to spare. */
+    private static final long B_IN_L2 = 64 * 1024;
 
     @Override
     public void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
@@ -74,8 +108,13 @@ final class PanamaKernels implements Kernels {
         // element is still one FMA chain over p = 0..k-1
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            gemmBlock(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
-                    accumulate || pc > 0);
+            if (TILE_4X4) {
+                gemmBlock(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                        accumulate || pc > 0);
+            } else {
+                gemmBlock6x2(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                        accumulate || pc > 0);
+            }
         }
     }
 
@@ -110,6 +149,109 @@ final class PanamaKernels implements Kernels {
                 c[cRow + j] = dotScalar(k, a, aRow, aCs, b, bOff + j, ldb, accumulate ? c[cRow + j] : 0f);
             }
         }
+    }
+
+    /** {@link #gemmBlock} with 6 × 2-vector tiles, for CPUs with 16 vector registers. */
+    private static void gemmBlock6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        final int n2 = n - n % (2 * V);
+        final int n1 = n - n % V;
+        final int m6 = m - m % 6;
+        final int m4 = m - m % 4;
+        if ((long) k * n <= B_IN_L2) {
+            // B's whole block stays in L2: rows outer, so each 6-row strip of A is read from memory
+            // once and reused from L1 for every column panel (with 2-vector panels, columns outer
+            // would stream all of A once per panel: 4 times per step for a batch of 64 at 256 bits)
+            for (int i = 0; i < m6; i += 6) {
+                for (int j = 0; j < n2; j += 2 * V) {
+                    block6x2(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                }
+            }
+        } else {
+            for (int j = 0; j < n2; j += 2 * V) {
+                for (int i = 0; i < m6; i += 6) {
+                    block6x2(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                }
+            }
+        }
+        for (int j = 0; j < n2; j += 2 * V) {
+            for (int i = m6; i < m; i++) {
+                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
+                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, accumulate);
+            }
+        }
+        for (int j = n2; j < n1; j += V) {
+            for (int i = 0; i < m4; i += 4) {
+                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+            }
+            for (int i = m4; i < m; i++) {
+                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            int aRow = aOff + i * aRs;
+            int cRow = cOff + i * ldc;
+            for (int j = n1; j < n; j++) {
+                c[cRow + j] = dotScalar(k, a, aRow, aCs, b, bOff + j, ldb, accumulate ? c[cRow + j] : 0f);
+            }
+        }
+    }
+
+    /**
+     * 6 rows × 2 vectors of C: 12 accumulators, 2 loads of B and 6 broadcasts of A per step of p;
+     * 12 + 2 + 1 live registers fit AVX2's 16.
+     */
+    private static void block6x2(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
+                                 float[] c, int cPos, int ldc, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c40 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
+            c50 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
+            c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
+        }
+        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs, a4 = aRow + 4 * aRs, a5 = aRow + 5 * aRs;
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = p * aCs;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[a4 + ap]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[a5 + ap]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V);
+        r += ldc;
+        c40.intoArray(c, r); c41.intoArray(c, r + V);
+        r += ldc;
+        c50.intoArray(c, r); c51.intoArray(c, r + V);
     }
 
     /** One C element: the same FMA chain a vector lane performs. */
