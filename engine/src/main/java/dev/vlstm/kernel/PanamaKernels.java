@@ -206,8 +206,14 @@ final class PanamaKernels implements Kernels {
                 }
             }
         }
+        // the last m % 6 rows: 4 at a time where they can (4H = 256 leaves 4), then one by one
+        final int mr = m6 + (m - m6) / 4 * 4;
         for (int j = 0; j < n2; j += pw) {
-            for (int i = m6; i < m; i++) {
+            for (int i = m6; i < mr; i += 4) {
+                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, ldc, accumulate);
+            }
+            for (int i = mr; i < m; i++) {
                 block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
                 block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, accumulate);
             }
