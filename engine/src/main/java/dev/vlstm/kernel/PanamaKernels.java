@@ -204,15 +204,21 @@ final class PanamaKernels implements Kernels {
                         block6x2(k, a, aOff + i * aRs, aRs, aCs, panel, 0, pw, c, cOff + i * ldc + j, ldc, accumulate);
                     }
                 }
+                if (iEnd == m6 && m - m6 >= 4) {
+                    // 4 of the last m % 6 rows on the same packed panel (4H = 256 leaves 4)
+                    block4x2(k, a, aOff + m6 * aRs, aRs, aCs, panel, 0, pw, c, cOff + m6 * ldc + j, ldc, accumulate);
+                }
             }
         }
-        // the last m % 6 rows: 4 at a time where they can (4H = 256 leaves 4), then one by one
+        if (m6 == 0 && m >= 4) {
+            // fewer than 6 rows: no strip loop ran to pack the panels
+            for (int j = 0; j < n2; j += pw) {
+                block4x2(k, a, aOff, aRs, aCs, b, bOff + j, ldb, c, cOff + j, ldc, accumulate);
+            }
+        }
+        // the rest of the last m % 6 rows (4 of them were done above when there were 4 or 5), one by one
         final int mr = m6 + (m - m6) / 4 * 4;
         for (int j = 0; j < n2; j += pw) {
-            for (int i = m6; i < mr; i += 4) {
-                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
-                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, ldc, accumulate);
-            }
             for (int i = mr; i < m; i++) {
                 block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
                 block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, accumulate);
@@ -290,6 +296,47 @@ final class PanamaKernels implements Kernels {
         c40.intoArray(c, r); c41.intoArray(c, r + V);
         r += ldc;
         c50.intoArray(c, r); c51.intoArray(c, r + V);
+    }
+
+    /** 4 rows × 2 vectors of C (8 accumulators): the 6×2 tile's last rows. */
+    private static void block4x2(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
+                                 float[] c, int cPos, int ldc, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
+        }
+        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs;
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = p * aCs;
+            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + ap]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + ap]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + ap]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V);
     }
 
     /** One C element: the same FMA chain a vector lane performs. */
