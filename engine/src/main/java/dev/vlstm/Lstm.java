@@ -873,17 +873,7 @@ public final class Lstm implements AutoCloseable {
     private void gatesAndCell(float[] w, int bOff, int u0, int u1, int n, float[] z, int zBase, int zLd,
                               float[] cPrev, int cpBase, float[] c, int cBase, int sLd,
                               float[] tc, int tcBase, int tcLd, float[] hOut, int hBase) {
-        gatesAndCell(kernels, hiddenSize, w, bOff, u0, u1, n, z, zBase, zLd, cPrev, cpBase, c, cBase, sLd, tc, tcBase, tcLd,
-                hOut, hBase, sLd);
-    }
-
-    /**
-     * The cell step itself, shared with {@link ProjectedLstm}: as the instance method, with the
-     * hidden output's rows {@code hLd} apart.
-     */
-    static void gatesAndCell(Kernels kernels, int h, float[] w, int bOff, int u0, int u1, int n, float[] z, int zBase,
-                             int zLd, float[] cPrev, int cpBase, float[] c, int cBase, int sLd,
-                             float[] tc, int tcBase, int tcLd, float[] hOut, int hBase, int hLd) {
+        final int h = hiddenSize;
         for (int u = u0; u < u1; u++) {
             int ri = zBase + u * zLd;
             int rf = zBase + (h + u) * zLd;
@@ -894,7 +884,7 @@ public final class Lstm implements AutoCloseable {
             kernels.tanh(z, rg, z, rg, n, w[bOff + 2 * h + u]);
             kernels.sigmoid(z, ro, z, ro, n, w[bOff + 3 * h + u]);
             kernels.lstmCell(n, z, ri, rf, rg, ro, cPrev, cpBase + u * sLd, c, cBase + u * sLd, tc, tcBase + u * tcLd,
-                    hOut, hBase + u * hLd);
+                    hOut, hBase + u * sLd);
         }
     }
 

@@ -10,7 +10,7 @@ import java.util.function.IntConsumer;
  * LSTMP): input size I, cell size H, recurrent and output size P &lt; H, float32.
  * <pre>
  * z_t = W·[x_t ; r_{t-1}] + b          W [4H × (I+P)] fused (gates i, f, g, o), b [4H]
- * c_t = f⊙c_{t-1} + i⊙g,  m_t = o⊙tanh(c_t)          (the plain cell, {@link Lstm#gatesAndCell})
+ * c_t = f⊙c_{t-1} + i⊙g,  m_t = o⊙tanh(c_t)          (the plain cell, as in {@link Lstm})
  * r_t = W_hr · m_t                      W_hr [P × H]: the output and the recurrent state
  * </pre>
  * Parameters {@code <prefix>weight}, {@code <prefix>bias}, {@code <prefix>projection}.
@@ -140,8 +140,23 @@ final class ProjectedLstm implements RecurrentLayer {
         if (fromState) {
             kernels.gemm(4 * h, nb, projSize, w, wOff + inputSize, fused, 1, rs, rPrev, cLd, z, zCol, zLd, true);
         }
-        Lstm.gatesAndCell(kernels, h, w, biasView.offset(), 0, h, nb, z, zCol, zLd, cs, rPrev, cs, rNext, cLd, tc, tcCol,
-                tcLd, ms, mCol, mLd);
+        final int bOff = biasView.offset();
+        // the cell step of Lstm.gatesAndCell (one activation per kernel call), with m's own row
+        // distance; a copy rather than a shared static helper, so that Lstm's hot loops keep the
+        // exact shape they had before projections (C2's inlining of them is fragile: in about one
+        // JVM in six on an AVX2 machine it boxes the activations' vectors, see issue 14)
+        for (int u = 0; u < h; u++) {
+            int ri = zCol + u * zLd;
+            int rf = zCol + (h + u) * zLd;
+            int rg = zCol + (2 * h + u) * zLd;
+            int ro = zCol + (3 * h + u) * zLd;
+            kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
+            kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
+            kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
+            kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
+            kernels.lstmCell(nb, z, ri, rf, rg, ro, cs, rPrev + u * cLd, cs, rNext + u * cLd, tc, tcCol + u * tcLd,
+                    ms, mCol + u * mLd);
+        }
         kernels.gemm(projSize, nb, h, w, projView.offset(), h, 1, ms, mCol, mLd, rs, rNext, cLd, false);
     }
 

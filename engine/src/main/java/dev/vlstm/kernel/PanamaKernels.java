@@ -113,17 +113,26 @@ final class PanamaKernels implements Kernels {
             }
             return;
         }
+        if (!TILE_4X4) {
+            // its own method, so that the 4×4 path below keeps exactly the shape it had before the
+            // 6×2 tile existed (C2's inlining of the callers' hot loops is fragile; see issue 14)
+            gemm6x2(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate);
+            return;
+        }
         // k in blocks, in order: C is stored after a block and reloaded for the next, so each
         // element is still one FMA chain over p = 0..k-1
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            if (TILE_4X4) {
-                gemmBlock(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
-                        accumulate || pc > 0);
-            } else {
-                gemmBlock6x2(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
-                        accumulate || pc > 0);
-            }
+            gemmBlock(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc, accumulate || pc > 0);
+        }
+    }
+
+    private static void gemm6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                                float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            gemmBlock6x2(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                    accumulate || pc > 0);
         }
     }
 
