@@ -72,10 +72,6 @@ final class PanamaKernels implements Kernels {
         return "vector-" + S.vectorBitSize();
     }
 
-    /** @return the GEMM micro-tile in use, {@code "4x4"} or {@code "6x2"} */
-    static String tile() {
-        return TILE_4X4 ? "4x4" : "6x2";
-    }
 
     @Override
     public int vectorBitSize() {
