@@ -103,6 +103,33 @@ public final class Lstm implements AutoCloseable {
         this.narrowBelow = Math.max(1, kernels.vectorBitSize() / 32);
     }
 
+    /** W packed for inference's GEMMs (see {@link PackedWeights}); valid while its version matches. */
+    private volatile PackedWeights inferencePacked;
+
+    /**
+     * W packed for the inference schedule with unit split {@code units[0..nUnits]} (null: batch
+     * slices), for the current parameter version: packed once, and again only when the weights
+     * change or another split asks (a new object then, so that a concurrent call with the other
+     * split keeps reading the packing it holds).
+     */
+    PackedWeights inferenceWeights(int[] units, int nUnits) {
+        PackedWeights p = inferencePacked;
+        long v = params.version();
+        if (p != null && p.forwardVersion() == v && p.serves(units, nUnits)) {
+            return p;
+        }
+        synchronized (this) {
+            p = inferencePacked;
+            v = params.version();
+            if (p == null || !p.serves(units, nUnits)) {
+                p = new PackedWeights(kernels, inputSize, hiddenSize, units, nUnits);
+            }
+            p.packForward(params.values(), weightView.offset(), v);
+            inferencePacked = p;
+            return p;
+        }
+    }
+
     /** The packed transposed weights for the current parameter version (repacked when stale). */
     float[] packedWeights() {
         long v = params.version();
@@ -440,6 +467,8 @@ public final class Lstm implements AutoCloseable {
         final int[] units = new int[65];
         final int nUnits;
         final SpinBarrier barrier;
+        /** W and W_hᵀ packed for the schedule's GEMMs, once per forward and backward call. */
+        final PackedWeights packedW;
         private final IntConsumer forwardUnitsBody = this::forwardUnitsBody;
         private final IntConsumer backwardUnitsBody = this::backwardUnitsBody;
         private final IntConsumer forwardUnits = this::forwardUnitsGuarded;
@@ -519,6 +548,7 @@ public final class Lstm implements AutoCloseable {
             byUnits = splitByUnits(batch, t);
             nUnits = Workers.split(hiddenSize, Math.min(t, 64), 4, units);
             barrier = new SpinBarrier(nUnits);
+            packedW = new PackedWeights(kernels, inputSize, hiddenSize, byUnits ? units : null, nUnits);
         }
 
         void forward(float[] xIn, float[] h0, float[] c0) {
@@ -532,6 +562,7 @@ public final class Lstm implements AutoCloseable {
                 }
             }
             this.x = xIn;
+            packedW.packForward(params.values(), weightView.offset(), params.version());
             try {
                 if (byUnits) {
                     workers.exclusively(runForwardUnits);
@@ -551,6 +582,7 @@ public final class Lstm implements AutoCloseable {
             final int h = hiddenSize;
             final int g = 4 * h;
             final float[] w = params.values();
+            final float[] wp = packedW.forward;
             final int wOff = weightView.offset();
             final int bOff = biasView.offset();
             final float[] xs = x;
@@ -579,12 +611,13 @@ public final class Lstm implements AutoCloseable {
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
-                kernels.gemm(g, nb, in, w, wOff, fused, 1, xf, col, cols, z, col, cols, false);
+                kernels.gemmPacked(g, nb, in, wp, 0, fused, xf, col, cols, z, col, cols, false);
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
                 if (t > 0 || initialHidden) {
-                    kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hs, t * batch + b0, ldState, z, col, cols, true);
+                    kernels.gemmPacked(g, nb, h, wp, packedW.recurrentColumns(0), fused, hs, t * batch + b0, ldState,
+                            z, col, cols, true);
                 }
                 gatesAndCell(w, bOff, 0, h, nb, z, col, cols, cs, t * batch + b0, cs, (t + 1) * batch + b0, ldState,
                         tc, col, cols, hs, (t + 1) * batch + b0);
@@ -602,6 +635,7 @@ public final class Lstm implements AutoCloseable {
             dxOut = dxIn;
             dh0 = dh0In;
             dc0 = dc0In;
+            packedW.packRecurrentT(params.values(), weightView.offset(), params.version());
             try {
                 if (byUnits) {
                     workers.exclusively(runBackwardUnits);
@@ -643,7 +677,7 @@ public final class Lstm implements AutoCloseable {
                 cellAdjoint(t, 0, h, b0, nb);
                 // dh_{t-1} = W_hᵀ · dz_t   (A(i,p) = W[p][I+i])
                 if (t > 0 || dh0 != null) {
-                    kernels.gemm(h, nb, g, w, wOff + in, 1, fused, z, col, cols, dh, b0, batch, false);
+                    kernels.gemmPacked(h, nb, g, packedW.recurrentT, 0, g, z, col, cols, dh, b0, batch, false);
                 }
             }
             writeInitialAdjoints(0, h, b0, b0 + nb);
@@ -665,6 +699,7 @@ public final class Lstm implements AutoCloseable {
             final int in = inputSize;
             final int h = hiddenSize;
             final float[] w = params.values();
+            final float[] wp = packedW.forward;
             final int wOff = weightView.offset();
             final int bOff = biasView.offset();
             final float[] xs = x;
@@ -684,15 +719,16 @@ public final class Lstm implements AutoCloseable {
             // the input projection of all T steps for this worker's gate rows: one large GEMM per gate
             for (int q = 0; q < 4; q++) {
                 int row = q * h + u0;
-                kernels.gemm(nu, cols, in, w, wOff + row * fused, fused, 1, xf, 0, cols, z, row * cols, cols, false);
+                kernels.gemmPacked(nu, cols, in, wp, packedW.forwardOffset(s, q), fused, xf, 0, cols, z, row * cols, cols,
+                        false);
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch;
                 if (t > 0 || initialHidden) {
                     for (int q = 0; q < 4; q++) {
                         int row = q * h + u0;
-                        kernels.gemm(nu, batch, h, w, wOff + row * fused + in, fused, 1, hs, t * batch, ldState,
-                                z, row * cols + col, cols, true);
+                        kernels.gemmPacked(nu, batch, h, wp, packedW.recurrentColumns(packedW.forwardOffset(s, q)), fused,
+                                hs, t * batch, ldState, z, row * cols + col, cols, true);
                     }
                 }
                 gatesAndCell(w, bOff, u0, u0 + nu, batch, z, col, cols, cs, t * batch, cs, (t + 1) * batch, ldState,
@@ -717,7 +753,8 @@ public final class Lstm implements AutoCloseable {
                 barrier.await();   // dz_t complete (all gate rows) before the recurrent adjoint reads it
                 if (t > 0 || dh0 != null) {
                     // dh_{t-1}[u0..] = W_h[:, u0..]ᵀ · dz_t
-                    kernels.gemm(nu, batch, g, w, wOff + in + u0, 1, fused, z, col, cols, dh, u0 * batch, batch, false);
+                    kernels.gemmPacked(nu, batch, g, packedW.recurrentT, packedW.recurrentOffset(s), g, z, col, cols,
+                            dh, u0 * batch, batch, false);
                 }
             }
             writeInitialAdjoints(u0, u0 + nu, 0, batch);
@@ -1017,6 +1054,8 @@ public final class Lstm implements AutoCloseable {
         final int h = hiddenSize;
         final int batch = st.batch();
         final float[] w = params.values();
+        final PackedWeights pw = inferenceWeights(st.units, st.nUnits);
+        final float[] wp = pw.forward;
         final int wOff = weightView.offset();
         final int bOff = biasView.offset();
         final float[] xf = st.xf;
@@ -1037,9 +1076,11 @@ public final class Lstm implements AutoCloseable {
             barrier.await();   // x_t transposed
             for (int q = 0; q < 4; q++) {
                 int row = q * h + u0;
-                kernels.gemm(nu, batch, in, w, wOff + row * fused, fused, 1, xf, 0, batch, z, row * batch, batch, false);
+                int seg = pw.forwardOffset(s, q);
+                kernels.gemmPacked(nu, batch, in, wp, seg, fused, xf, 0, batch, z, row * batch, batch, false);
                 if (t > 0 || !st.zero) {
-                    kernels.gemm(nu, batch, h, w, wOff + row * fused + in, fused, 1, hv, 0, batch, z, row * batch, batch, true);
+                    kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(seg), fused, hv, 0, batch, z, row * batch,
+                            batch, true);
                 }
             }
             barrier.await();   // everyone has read h_{t-1} and x_t
@@ -1090,6 +1131,8 @@ public final class Lstm implements AutoCloseable {
             }
             return;
         }
+        final PackedWeights pw = inferenceWeights(null, 0);
+        final float[] wp = pw.forward;
         for (int t = 0; t < steps; t++) {
             for (int b = b0; b < b0 + nb; b++) {
                 int src = (t * batch + b) * in;
@@ -1097,9 +1140,9 @@ public final class Lstm implements AutoCloseable {
                     xf[i * batch + b] = x[src + i];
                 }
             }
-            kernels.gemm(g, nb, in, w, wOff, fused, 1, xf, b0, batch, z, b0, batch, false);
+            kernels.gemmPacked(g, nb, in, wp, 0, fused, xf, b0, batch, z, b0, batch, false);
             if (t > 0 || !st.zero) {
-                kernels.gemm(g, nb, h, w, wOff + in, fused, 1, hv, b0, batch, z, b0, batch, true);
+                kernels.gemmPacked(g, nb, h, wp, pw.recurrentColumns(0), fused, hv, b0, batch, z, b0, batch, true);
             }
             gatesAndCell(w, bOff, 0, h, nb, z, b0, batch, cv, b0, cv, b0, batch, tc, b0, batch, hv, b0);
             if (hiddenOut != null) {

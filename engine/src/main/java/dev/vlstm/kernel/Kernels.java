@@ -60,6 +60,81 @@ public interface Kernels {
               float[] c, int cOff, int ldc,
               boolean accumulate);
 
+    /**
+     * Rows per strip of the {@link #packA} layout: the vector kernels' GEMM micro-tile height, so
+     * that {@link #gemmPacked} reads each strip front to back with constant strides.
+     *
+     * @return the strip height R
+     */
+    int packRows();
+
+    /**
+     * Floats that {@link #packA} writes for an m × k matrix: {@code ceil(m/R)·R·k}.
+     *
+     * @param m rows
+     * @param k columns
+     * @return the packed length
+     */
+    default int packedLength(int m, int k) {
+        int r = packRows();
+        return (m + r - 1) / r * r * k;
+    }
+
+    /**
+     * Copies A [m×k] (element {@code A(i,p) = a[aOff + i*aRowStride + p*aColStride]}) into strips of
+     * R = {@link #packRows()} rows: {@code A(i,p)} goes to {@code dst[dstOff + (i/R)·R·k + p·R + i%R]},
+     * and the rows the last strip has past m are zero. A matrix used by many products (the LSTM's
+     * weights over the steps of a sequence) is packed once and multiplied with
+     * {@link #gemmPacked}.
+     *
+     * @param m          rows
+     * @param k          columns
+     * @param a          the matrix (read)
+     * @param aOff       offset of A(0,0)
+     * @param aRowStride distance between A(i,p) and A(i+1,p)
+     * @param aColStride distance between A(i,p) and A(i,p+1)
+     * @param dst        the packed copy, {@link #packedLength} floats from dstOff (written)
+     * @param dstOff     where the packed copy starts
+     */
+    default void packA(int m, int k, float[] a, int aOff, int aRowStride, int aColStride, float[] dst, int dstOff) {
+        final int r = packRows();
+        for (int i0 = 0; i0 < m; i0 += r) {
+            int strip = dstOff + i0 * k;
+            for (int p = 0; p < k; p++) {
+                for (int q = 0; q < r; q++) {
+                    dst[strip + p * r + q] = i0 + q < m ? a[aOff + (i0 + q) * aRowStride + p * aColStride] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #gemm} with A packed by {@link #packA}: {@code C[m×n] = (accumulate ? C : 0) + A·B}
+     * where {@code A(i,p)} is {@code ap[apOff + (i/R)·R·kTotal + p·R + i%R]}. {@code kTotal} is the
+     * column count the matrix was packed with and {@code apOff = base + p0·R} selects columns
+     * {@code p0 .. p0+k-1} of it (the input or the recurrent part of the fused LSTM weights).
+     * Each element is the same FMA chain over p as in {@link #gemm}, so the results are
+     * bit-identical to it.
+     *
+     * @param m          rows of C
+     * @param n          columns of C
+     * @param k          reduction length
+     * @param ap         the packed left operand (read)
+     * @param apOff      offset of A(0,0) in the packed layout
+     * @param kTotal     the packed matrix's column count
+     * @param b          right operand [k×n] (read)
+     * @param bOff       offset of B(0,0)
+     * @param ldb        leading dimension of B
+     * @param c          result [m×n] (modified)
+     * @param cOff       offset of C(0,0)
+     * @param ldc        leading dimension of C
+     * @param accumulate add to C instead of overwriting it
+     */
+    void gemmPacked(int m, int n, int k, float[] ap, int apOff, int kTotal,
+                    float[] b, int bOff, int ldb,
+                    float[] c, int cOff, int ldc,
+                    boolean accumulate);
+
     /** Row count of one panel of the {@link #gemvPanels} weight layout. */
     int PANEL = 128;
 

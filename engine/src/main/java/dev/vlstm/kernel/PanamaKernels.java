@@ -123,6 +123,18 @@ final class PanamaKernels implements Kernels {
         }
     }
 
+    /** The micro-tile's rows: 6 for the 6 × 2 tile, 4 for the 4 × 4. */
+    @Override
+    public int packRows() {
+        return PackedGemm.R;
+    }
+
+    @Override
+    public void gemmPacked(int m, int n, int k, float[] ap, int apOff, int kTotal,
+                           float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        PackedGemm.gemm(m, n, k, ap, apOff, kTotal, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
     private static void gemm6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                                 float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
         for (int pc = 0; pc < k; pc += KC) {
@@ -345,7 +357,7 @@ final class PanamaKernels implements Kernels {
     }
 
     /** One C element: the same FMA chain a vector lane performs. */
-    private static float dotScalar(int k, float[] a, int aPos, int aCs, float[] b, int bPos, int ldb, float acc) {
+    static float dotScalar(int k, float[] a, int aPos, int aCs, float[] b, int bPos, int ldb, float acc) {
         for (int p = 0; p < k; p++) {
             acc = Math.fma(a[aPos + p * aCs], b[bPos + p * ldb], acc);
         }
@@ -438,7 +450,7 @@ final class PanamaKernels implements Kernels {
     }
 
     /** 1 row × 1 vector of C, for the last rows when m is not a multiple of 4. */
-    private static void block1x1(int k, float[] a, int aRow, int aCs, float[] b, int bPos, int ldb,
+    static void block1x1(int k, float[] a, int aRow, int aCs, float[] b, int bPos, int ldb,
                                  float[] c, int cPos, boolean acc) {
         FloatVector c0 = acc ? FloatVector.fromArray(S, c, cPos) : FloatVector.zero(S);
         for (int p = 0; p < k; p++) {

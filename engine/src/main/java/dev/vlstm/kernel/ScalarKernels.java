@@ -44,6 +44,34 @@ final class ScalarKernels implements Kernels {
         }
     }
 
+    /** Any strip height gives the same results; 4 keeps the packed copies small. */
+    @Override
+    public int packRows() {
+        return 4;
+    }
+
+    @Override
+    public void gemmPacked(int m, int n, int k, float[] ap, int apOff, int kTotal,
+                           float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        final int r = packRows();
+        for (int i = 0; i < m; i++) {
+            int cRow = cOff + i * ldc;
+            int aRow = apOff + (i / r) * r * kTotal + i % r;
+            if (!accumulate) {
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] = 0f;
+                }
+            }
+            for (int p = 0; p < k; p++) {
+                float av = ap[aRow + p * r];
+                int bRow = bOff + p * ldb;
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] = Math.fma(av, b[bRow + j], c[cRow + j]);
+                }
+            }
+        }
+    }
+
     @Override
     public void adam(int n, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float stepSize,
                      float c2, float eps) {

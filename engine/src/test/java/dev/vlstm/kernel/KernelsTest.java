@@ -122,6 +122,62 @@ class KernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "m={0} n={1} k={2}")
+    @MethodSource("gemmShapes")
+    void gemmPackedEqualsGemmBitForBit(int m, int n, int k) {
+        SplittableRandom r = new SplittableRandom(977L * m + 13L * n + k);
+        for (int layout = 0; layout < 2; layout++) {
+            // A is columns p0 .. p0+k-1 of a wider matrix whose other columns are NaN: they must not be read
+            int p0 = 3, kTotal = k + 5, aOff = 2;
+            int aRs = layout == 0 ? kTotal + 1 : 1;
+            int aCs = layout == 0 ? 1 : m + 3;
+            int aLen = aOff + (layout == 0 ? m * (kTotal + 1) : kTotal * (m + 3)) + 2;
+            float[] wide = random(r, aLen, 1f);
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < kTotal; p++) {
+                    if (p < p0 || p >= p0 + k) {
+                        wide[aOff + i * aRs + p * aCs] = Float.NaN;
+                    }
+                }
+            }
+            int ldb = n + 2, ldc = n + 4, bOff = 3, cOff = 7;
+            float[] b = random(r, bOff + k * ldb + 2, 1f);
+            float[] c0 = random(r, cOff + m * ldc + 2, 1f);
+            for (boolean acc : new boolean[] {false, true}) {
+                float[] viaGemm = c0.clone();
+                SCALAR.gemm(m, n, k, wide, aOff + p0 * aCs, aRs, aCs, b, bOff, ldb, viaGemm, cOff, ldc, acc);
+                for (Kernels kern : vector == null ? new Kernels[] {SCALAR} : new Kernels[] {SCALAR, vector}) {
+                    int rr = kern.packRows();
+                    int dstOff = 4;
+                    float[] ap = new float[dstOff + kern.packedLength(m, kTotal) + 3];
+                    kern.packA(m, kTotal, wide, aOff, aRs, aCs, ap, dstOff);
+                    // the layout, element by element
+                    for (int i = 0; i < m; i++) {
+                        for (int p = 0; p < kTotal; p++) {
+                            float want = wide[aOff + i * aRs + p * aCs];
+                            float got = ap[dstOff + (i / rr) * rr * kTotal + p * rr + i % rr];
+                            if (Float.floatToIntBits(want) != Float.floatToIntBits(got)) {
+                                throw new AssertionError(kern.name() + " packA: A(" + i + "," + p + ") misplaced");
+                            }
+                        }
+                    }
+                    // the last strip's padding rows are zero; make them NaN: they must not reach C
+                    for (int i = m; i < (m + rr - 1) / rr * rr; i++) {
+                        for (int p = 0; p < kTotal; p++) {
+                            int idx = dstOff + (i / rr) * rr * kTotal + p * rr + i % rr;
+                            assertThat(ap[idx]).isZero();
+                            ap[idx] = Float.NaN;
+                        }
+                    }
+                    float[] cp = c0.clone();
+                    kern.gemmPacked(m, n, k, ap, dstOff + p0 * rr, kTotal, b, bOff, ldb, cp, cOff, ldc, acc);
+                    assertUntouchedOutside(c0, cp, m, n, cOff, ldc);
+                    assertThat(cp).as(kern.name() + " gemmPacked == gemm bit for bit").isEqualTo(viaGemm);
+                }
+            }
+        }
+    }
+
     private static void checkAgainstReference(String who, int m, int n, int k, double[] ref, double[] abs,
                                               float[] c, int cOff, int ldc) {
         for (int i = 0; i < m; i++) {

@@ -1,0 +1,320 @@
+package dev.vlstm.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link Kernels#gemmPacked} on the Vector API: the product with a left operand that
+ * {@link Kernels#packA} has already cut into strips of {@link #R} rows, each stored {@code [k][R]}.
+ *
+ * <p>Why a second GEMM: in {@link PanamaKernels#gemm} the micro-kernels take A's strides as
+ * arguments, so C2 keeps a bounds check and an address computation per load; here they are
+ * constants ({@code R} floats per step of p in A, one packed panel width in B) and the strip
+ * streams sequentially. At the LSTM's gate shapes (m = 4H = 1024, n = 64, k = 512; Zen 4 with
+ * AVX-512 hidden, JDK 17) that measured 44–59 → 62–78 GFLOP/s in a stand-alone harness. The
+ * LSTM packs its weights once per forward call (or once for all inference calls) and multiplies
+ * them T times.
+ *
+ * <p>Goto's loop order: for each block of {@value #KC} steps of p, the panels of B for up to
+ * {@link #NC_PANELS} panels of columns are packed once; for each block of {@value #MC} rows of A
+ * (in L2), every panel (in L1) passes under all the block's strips. Each element of C is still one
+ * FMA chain over p in increasing order, so the results equal {@link PanamaKernels#gemm}'s bit for
+ * bit.
+ */
+final class PackedGemm {
+    private static final VectorSpecies<Float> S = PanamaKernels.S;
+    private static final int V = S.length();
+
+    /** Strip height: the micro-tile's rows (6 × 2 vectors on 16-register CPUs, 4 × 4 on 32). */
+    static final int R = PanamaKernels.TILE_4X4 ? 4 : 6;
+
+    /** Width of one packed panel of B: the micro-tile's columns. */
+    private static final int PW = PanamaKernels.TILE_4X4 ? 4 * V : 2 * V;
+
+    /** Steps of p per block (C is stored after a block and reloaded for the next, in order). */
+    private static final int KC = 512;
+
+    /** Rows of A per L2 block. */
+    private static final int MC = 96;
+
+    /** Panels of B packed at a time: KC × 8 panels is 256 KiB at 256 bits with the 6×2 tile. */
+    private static final int NC_PANELS = 8;
+
+    /** Per-thread buffers, allocated once per thread: the packed GEMM allocates nothing in steady state. */
+    private static final class Buffers {
+        final float[] panels = new float[KC * NC_PANELS * PW];
+        /** One micro-tile of C for the last, partial strip. */
+        final float[] tile = new float[R * PW];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    private PackedGemm() {
+    }
+
+    static void gemm(int m, int n, int k, float[] ap, int apOff, int kTotal,
+                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                }
+            }
+            return;
+        }
+        Buffers buf = BUFFERS.get();
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            block(m, n, kc, ap, apOff + pc * R, kTotal, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                    accumulate || pc > 0, buf);
+        }
+    }
+
+    /** One block of at most KC steps of p. */
+    private static void block(int m, int n, int k, float[] ap, int apOff, int kTotal,
+                              float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc, Buffers buf) {
+        final int stripStride = R * kTotal;
+        final int strips = m / R;
+        final int tailRows = m - strips * R;
+        final int nP = n - n % PW;
+        final int n1 = n - n % V;
+        final int mcStrips = MC / R;
+        final float[] bp = buf.panels;
+        for (int jc = 0; jc < nP; jc += NC_PANELS * PW) {
+            int jEnd = Math.min(nP, jc + NC_PANELS * PW);
+            // panel j of this chunk at bp[(j - jc)·k + p·PW]
+            for (int j = jc; j < jEnd; j += PW) {
+                int dst = (j - jc) * k;
+                for (int p = 0; p < k; p++) {
+                    System.arraycopy(b, bOff + p * ldb + j, bp, dst + p * PW, PW);
+                }
+            }
+            for (int s0 = 0; s0 < strips; s0 += mcStrips) {
+                int s1 = Math.min(strips, s0 + mcStrips);
+                for (int j = jc; j < jEnd; j += PW) {
+                    int bPos = (j - jc) * k;
+                    for (int s = s0; s < s1; s++) {
+                        tile(k, ap, apOff + s * stripStride, bp, bPos, c, cOff + s * R * ldc + j, ldc, acc);
+                    }
+                }
+            }
+            if (tailRows > 0) {
+                // the last strip's rows past m are padding: compute the whole tile into a scratch
+                // tile and keep its first tailRows rows
+                final float[] t = buf.tile;
+                final int cRow0 = cOff + strips * R * ldc;
+                for (int j = jc; j < jEnd; j += PW) {
+                    if (acc) {
+                        for (int r = 0; r < tailRows; r++) {
+                            System.arraycopy(c, cRow0 + r * ldc + j, t, r * PW, PW);
+                        }
+                    }
+                    tile(k, ap, apOff + strips * stripStride, bp, (j - jc) * k, t, 0, PW, acc);
+                    for (int r = 0; r < tailRows; r++) {
+                        System.arraycopy(t, r * PW, c, cRow0 + r * ldc + j, PW);
+                    }
+                }
+            }
+        }
+        // columns past the last full panel: one vector (R rows at a time), then scalars
+        for (int j = nP; j < n1; j += V) {
+            for (int s = 0; s < strips; s++) {
+                tileRx1(k, ap, apOff + s * stripStride, b, bOff + j, ldb, c, cOff + s * R * ldc + j, ldc, acc);
+            }
+            for (int i = strips * R; i < m; i++) {
+                PanamaKernels.block1x1(k, ap, apOff + strips * stripStride + i % R, R, b, bOff + j, ldb,
+                        c, cOff + i * ldc + j, acc);
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            int aRow = apOff + (i / R) * stripStride + i % R;
+            int cRow = cOff + i * ldc;
+            for (int j = n1; j < n; j++) {
+                c[cRow + j] = PanamaKernels.dotScalar(k, ap, aRow, R, b, bOff + j, ldb, acc ? c[cRow + j] : 0f);
+            }
+        }
+    }
+
+    private static void tile(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc, boolean acc) {
+        if (R == 6) {
+            tile6x2(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+        } else {
+            tile4x4(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+        }
+    }
+
+    private static void tileRx1(int k, float[] a, int aPos, float[] b, int bPos, int ldb, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        if (R == 6) {
+            tile6x1(k, a, aPos, b, bPos, ldb, c, cPos, ldc, acc);
+        } else {
+            tile4x1(k, a, aPos, b, bPos, ldb, c, cPos, ldc, acc);
+        }
+    }
+
+    /** 6 rows × 2 vectors: A at {@code aPos + 6p}, B's packed panel at {@code bPos + 2V·p}. */
+    private static void tile6x2(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c40 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
+            c50 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
+            c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (2 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = aPos + p * 6;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ap + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ap + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V);
+        r += ldc;
+        c40.intoArray(c, r); c41.intoArray(c, r + V);
+        r += ldc;
+        c50.intoArray(c, r); c51.intoArray(c, r + V);
+    }
+
+    /** 4 rows × 4 vectors: A at {@code aPos + 4p}, B's packed panel at {@code bPos + 4V·p}. */
+    private static void tile4x4(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c02 = FloatVector.fromArray(S, c, cPos + 2 * V);
+            c03 = FloatVector.fromArray(S, c, cPos + 3 * V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c12 = FloatVector.fromArray(S, c, cPos + ldc + 2 * V);
+            c13 = FloatVector.fromArray(S, c, cPos + ldc + 3 * V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c22 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 2 * V);
+            c23 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 3 * V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c32 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 2 * V);
+            c33 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 3 * V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c02 = z; c03 = z;
+            c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z;
+            c30 = z; c31 = z; c32 = z; c33 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (4 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            FloatVector b2 = FloatVector.fromArray(S, b, bp + 2 * V);
+            FloatVector b3 = FloatVector.fromArray(S, b, bp + 3 * V);
+            int ap = aPos + p * 4;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V); c02.intoArray(c, cPos + 2 * V); c03.intoArray(c, cPos + 3 * V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V); c12.intoArray(c, r + 2 * V); c13.intoArray(c, r + 3 * V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V); c22.intoArray(c, r + 2 * V); c23.intoArray(c, r + 3 * V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V); c32.intoArray(c, r + 2 * V); c33.intoArray(c, r + 3 * V);
+    }
+
+    /** 6 rows × 1 vector of C, B unpacked: the columns past the last full panel. */
+    private static void tile6x1(int k, float[] a, int aPos, float[] b, int bPos, int ldb, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c0, c1, c2, c3, c4, c5;
+        if (acc) {
+            c0 = FloatVector.fromArray(S, c, cPos);
+            c1 = FloatVector.fromArray(S, c, cPos + ldc);
+            c2 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c3 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c4 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c5 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, bPos + p * ldb);
+            int ap = aPos + p * 6;
+            c0 = FloatVector.broadcast(S, a[ap]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[ap + 1]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[ap + 2]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[ap + 3]).fma(bv, c3);
+            c4 = FloatVector.broadcast(S, a[ap + 4]).fma(bv, c4);
+            c5 = FloatVector.broadcast(S, a[ap + 5]).fma(bv, c5);
+        }
+        c0.intoArray(c, cPos);
+        c1.intoArray(c, cPos + ldc);
+        c2.intoArray(c, cPos + 2 * ldc);
+        c3.intoArray(c, cPos + 3 * ldc);
+        c4.intoArray(c, cPos + 4 * ldc);
+        c5.intoArray(c, cPos + 5 * ldc);
+    }
+
+    /** 4 rows × 1 vector of C, B unpacked: the columns past the last full panel. */
+    private static void tile4x1(int k, float[] a, int aPos, float[] b, int bPos, int ldb, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c0, c1, c2, c3;
+        if (acc) {
+            c0 = FloatVector.fromArray(S, c, cPos);
+            c1 = FloatVector.fromArray(S, c, cPos + ldc);
+            c2 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c3 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c0 = z; c1 = z; c2 = z; c3 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, bPos + p * ldb);
+            int ap = aPos + p * 4;
+            c0 = FloatVector.broadcast(S, a[ap]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[ap + 1]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[ap + 2]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[ap + 3]).fma(bv, c3);
+        }
+        c0.intoArray(c, cPos);
+        c1.intoArray(c, cPos + ldc);
+        c2.intoArray(c, cPos + 2 * ldc);
+        c3.intoArray(c, cPos + 3 * ldc);
+    }
+}
