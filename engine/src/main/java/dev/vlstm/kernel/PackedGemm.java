@@ -86,7 +86,12 @@ final class PackedGemm {
             for (int j = jc; j < jEnd; j += PW) {
                 int dst = (j - jc) * k;
                 for (int p = 0; p < k; p++) {
-                    System.arraycopy(b, bOff + p * ldb + j, bp, dst + p * PW, PW);
+                    // vector copies: System.arraycopy of PW floats costs a call each
+                    int src = bOff + p * ldb + j;
+                    int d = dst + p * PW;
+                    for (int v = 0; v < PW; v += V) {
+                        FloatVector.fromArray(S, b, src + v).intoArray(bp, d + v);
+                    }
                 }
             }
             for (int s0 = 0; s0 < strips; s0 += mcStrips) {

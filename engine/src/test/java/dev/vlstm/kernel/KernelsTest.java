@@ -75,6 +75,8 @@ class KernelsTest {
         // B blocks past the L2 bound of the 6×2 tile (its columns-outer order), with k in two KC blocks
         s.add(Arguments.of(13, 300, 1100));
         s.add(Arguments.of(20, 150, 600));
+        // wide products in more than one block of packed rows (768), the last one partial
+        s.add(Arguments.of(800, 260, 40));
         // fewer than 6 rows, 4 or 5 of them (the 6×2 tile's 4-row remainder without a strip before it)
         s.add(Arguments.of(4, 40, 30));
         s.add(Arguments.of(5, 33, 17));
