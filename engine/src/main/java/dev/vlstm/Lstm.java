@@ -611,14 +611,9 @@ public final class Lstm implements AutoCloseable {
             }
             for (int t = 0; t < steps; t++) {
                 int col = t * batch + b0;
-                kernels.gemmPacked(g, nb, in, wp, 0, fused, xf, col, cols, z, col, cols, false);
-            }
-            for (int t = 0; t < steps; t++) {
-                int col = t * batch + b0;
-                if (t > 0 || initialHidden) {
-                    kernels.gemmPacked(g, nb, h, wp, packedW.recurrentColumns(0), fused, hs, t * batch + b0, ldState,
-                            z, col, cols, true);
-                }
+                // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
+                kernels.gemmPackedStacked(g, nb, wp, 0, fused, in, xf, col, cols, t > 0 || initialHidden ? h : 0,
+                        hs, t * batch + b0, ldState, z, col, cols, false);
                 gatesAndCell(w, bOff, 0, h, nb, z, col, cols, cs, t * batch + b0, cs, (t + 1) * batch + b0, ldState,
                         tc, col, cols, hs, (t + 1) * batch + b0);
             }
@@ -1076,12 +1071,8 @@ public final class Lstm implements AutoCloseable {
             barrier.await();   // x_t transposed
             for (int q = 0; q < 4; q++) {
                 int row = q * h + u0;
-                int seg = pw.forwardOffset(s, q);
-                kernels.gemmPacked(nu, batch, in, wp, seg, fused, xf, 0, batch, z, row * batch, batch, false);
-                if (t > 0 || !st.zero) {
-                    kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(seg), fused, hv, 0, batch, z, row * batch,
-                            batch, true);
-                }
+                kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, xf, 0, batch,
+                        t > 0 || !st.zero ? h : 0, hv, 0, batch, z, row * batch, batch, false);
             }
             barrier.await();   // everyone has read h_{t-1} and x_t
             gatesAndCell(w, bOff, u0, u0 + nu, batch, z, 0, batch, cv, 0, cv, 0, batch, tc, 0, batch, hv, 0);
@@ -1140,10 +1131,9 @@ public final class Lstm implements AutoCloseable {
                     xf[i * batch + b] = x[src + i];
                 }
             }
-            kernels.gemmPacked(g, nb, in, wp, 0, fused, xf, b0, batch, z, b0, batch, false);
-            if (t > 0 || !st.zero) {
-                kernels.gemmPacked(g, nb, h, wp, pw.recurrentColumns(0), fused, hv, b0, batch, z, b0, batch, true);
-            }
+            // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
+            kernels.gemmPackedStacked(g, nb, wp, 0, fused, in, xf, b0, batch, t > 0 || !st.zero ? h : 0,
+                    hv, b0, batch, z, b0, batch, false);
             gatesAndCell(w, bOff, 0, h, nb, z, b0, batch, cv, b0, cv, b0, batch, tc, b0, batch, hv, b0);
             if (hiddenOut != null) {
                 for (int b = b0; b < b0 + nb; b++) {

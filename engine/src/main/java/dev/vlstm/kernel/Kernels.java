@@ -135,6 +135,36 @@ public interface Kernels {
                     float[] c, int cOff, int ldc,
                     boolean accumulate);
 
+    /**
+     * {@link #gemmPacked} with B stacked from two matrices, {@code B = [B1 ; B2]}:
+     * {@code C = (accumulate ? C : 0) + A[:, 0..k1) · B1 + A[:, k1..k1+k2) · B2}, the LSTM's gate
+     * product {@code W · [x_t ; h_{t-1}]} without copying x and h together. Each element is one
+     * FMA chain over the k1 + k2 steps in order, so the result equals {@code gemmPacked} over B1
+     * followed by an accumulating {@code gemmPacked} over B2, bit for bit.
+     *
+     * @param m          rows of C
+     * @param n          columns of C
+     * @param ap         the packed left operand (read)
+     * @param apOff      offset of A(0,0) in the packed layout
+     * @param kTotal     the packed matrix's column count
+     * @param k1         rows of B1
+     * @param b1         B1 [k1×n] (read)
+     * @param b1Off      offset of B1(0,0)
+     * @param ldb1       leading dimension of B1
+     * @param k2         rows of B2 (may be 0)
+     * @param b2         B2 [k2×n] (read; unused when k2 is 0)
+     * @param b2Off      offset of B2(0,0)
+     * @param ldb2       leading dimension of B2
+     * @param c          result [m×n] (modified)
+     * @param cOff       offset of C(0,0)
+     * @param ldc        leading dimension of C
+     * @param accumulate add to C instead of overwriting it
+     */
+    void gemmPackedStacked(int m, int n, float[] ap, int apOff, int kTotal,
+                           int k1, float[] b1, int b1Off, int ldb1,
+                           int k2, float[] b2, int b2Off, int ldb2,
+                           float[] c, int cOff, int ldc, boolean accumulate);
+
     /** Row count of one panel of the {@link #gemvPanels} weight layout. */
     int PANEL = 128;
 

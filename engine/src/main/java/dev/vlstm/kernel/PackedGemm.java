@@ -54,6 +54,18 @@ final class PackedGemm {
 
     static void gemm(int m, int n, int k, float[] ap, int apOff, int kTotal,
                      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm2(m, n, ap, apOff, kTotal, k, b, bOff, ldb, 0, null, 0, 0, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * {@code C = (acc ? C : 0) + A[:, 0..k1) · B1 + A[:, k1..k1+k2) · B2}: one pass over the
+     * concatenated reduction (the LSTM's [x_t ; h_{t-1}] without copying them together), each
+     * element one FMA chain over p = 0 .. k1+k2-1.
+     */
+    static void gemm2(int m, int n, float[] ap, int apOff, int kTotal,
+                      int k1, float[] b1, int b1Off, int ldb1, int k2, float[] b2, int b2Off, int ldb2,
+                      float[] c, int cOff, int ldc, boolean accumulate) {
+        final int k = k1 + k2;
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
@@ -63,21 +75,31 @@ final class PackedGemm {
             return;
         }
         Buffers buf = BUFFERS.get();
+        final int nP = n - n % PW;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
-            block(m, n, kc, ap, apOff + pc * R, kTotal, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+            panels(m, nP, pc, kc, ap, apOff + pc * R, kTotal, k1, b1, b1Off, ldb1, b2, b2Off, ldb2, c, cOff, ldc,
                     accumulate || pc > 0, buf);
+        }
+        if (nP < n) {
+            // the columns past the last full panel, B unpacked: the first part, then the second
+            remainder(m, nP, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate);
+            if (k2 > 0) {
+                remainder(m, nP, n, k2, ap, apOff + k1 * R, kTotal, b2, b2Off, ldb2, c, cOff, ldc, accumulate || k1 > 0);
+            }
         }
     }
 
-    /** One block of at most KC steps of p. */
-    private static void block(int m, int n, int k, float[] ap, int apOff, int kTotal,
-                              float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc, Buffers buf) {
+    /**
+     * Columns [0, nP) (whole panels) for steps [pc, pc + k) of the concatenated reduction; A's
+     * offset already points at step pc.
+     */
+    private static void panels(int m, int nP, int pc, int k, float[] ap, int apOff, int kTotal,
+                               int k1, float[] b1, int b1Off, int ldb1, float[] b2, int b2Off, int ldb2,
+                               float[] c, int cOff, int ldc, boolean acc, Buffers buf) {
         final int stripStride = R * kTotal;
         final int strips = m / R;
         final int tailRows = m - strips * R;
-        final int nP = n - n % PW;
-        final int n1 = n - n % V;
         final int mcStrips = MC / R;
         final float[] bp = buf.panels;
         for (int jc = 0; jc < nP; jc += NC_PANELS * PW) {
@@ -86,11 +108,13 @@ final class PackedGemm {
             for (int j = jc; j < jEnd; j += PW) {
                 int dst = (j - jc) * k;
                 for (int p = 0; p < k; p++) {
+                    int q = pc + p;
+                    int src = q < k1 ? b1Off + q * ldb1 + j : b2Off + (q - k1) * ldb2 + j;
+                    float[] from = q < k1 ? b1 : b2;
                     // vector copies: System.arraycopy of PW floats costs a call each
-                    int src = bOff + p * ldb + j;
                     int d = dst + p * PW;
                     for (int v = 0; v < PW; v += V) {
-                        FloatVector.fromArray(S, b, src + v).intoArray(bp, d + v);
+                        FloatVector.fromArray(S, from, src + v).intoArray(bp, d + v);
                     }
                 }
             }
@@ -121,7 +145,14 @@ final class PackedGemm {
                 }
             }
         }
-        // columns past the last full panel: one vector (R rows at a time), then scalars
+    }
+
+    /** Columns [nP, n) over k steps, B unpacked: one vector (R rows at a time), then scalars. */
+    private static void remainder(int m, int nP, int n, int k, float[] ap, int apOff, int kTotal,
+                                  float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc) {
+        final int stripStride = R * kTotal;
+        final int strips = m / R;
+        final int n1 = n - n % V;
         for (int j = nP; j < n1; j += V) {
             for (int s = 0; s < strips; s++) {
                 tileRx1(k, ap, apOff + s * stripStride, b, bOff + j, ldb, c, cOff + s * R * ldc + j, ldc, acc);

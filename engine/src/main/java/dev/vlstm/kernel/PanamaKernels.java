@@ -143,6 +143,13 @@ final class PanamaKernels implements Kernels {
         PackedGemm.gemm(m, n, k, ap, apOff, kTotal, b, bOff, ldb, c, cOff, ldc, accumulate);
     }
 
+    @Override
+    public void gemmPackedStacked(int m, int n, float[] ap, int apOff, int kTotal,
+                                  int k1, float[] b1, int b1Off, int ldb1, int k2, float[] b2, int b2Off, int ldb2,
+                                  float[] c, int cOff, int ldc, boolean accumulate) {
+        PackedGemm.gemm2(m, n, ap, apOff, kTotal, k1, b1, b1Off, ldb1, k2, b2, b2Off, ldb2, c, cOff, ldc, accumulate);
+    }
+
     private static void gemm6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                                 float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
         for (int pc = 0; pc < k; pc += KC) {

@@ -73,6 +73,16 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void gemmPackedStacked(int m, int n, float[] ap, int apOff, int kTotal,
+                                  int k1, float[] b1, int b1Off, int ldb1, int k2, float[] b2, int b2Off, int ldb2,
+                                  float[] c, int cOff, int ldc, boolean accumulate) {
+        gemmPacked(m, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate);
+        if (k2 > 0) {
+            gemmPacked(m, n, k2, ap, apOff + k1 * packRows(), kTotal, b2, b2Off, ldb2, c, cOff, ldc, true);
+        }
+    }
+
+    @Override
     public void adam(int n, float[] p, float[] g, float[] m, float[] v, float beta1, float beta2, float stepSize,
                      float c2, float eps) {
         for (int i = 0; i < n; i++) {

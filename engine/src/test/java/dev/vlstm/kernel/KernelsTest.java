@@ -175,6 +175,22 @@ class KernelsTest {
                     kern.gemmPacked(m, n, k, ap, dstOff + p0 * rr, kTotal, b, bOff, ldb, cp, cOff, ldc, acc);
                     assertUntouchedOutside(c0, cp, m, n, cOff, ldc);
                     assertThat(cp).as(kern.name() + " gemmPacked == gemm bit for bit").isEqualTo(viaGemm);
+                    // B stacked from two arrays: rows [0, k1) of b, and rows [k1, k) copied elsewhere with another stride
+                    for (int k1 : new int[] {0, k / 3, k}) {
+                        int k2 = k - k1, ldb2 = n + 7, b2Off = 1;
+                        float[] b2 = new float[b2Off + k2 * ldb2 + 3];
+                        java.util.Arrays.fill(b2, Float.NaN);
+                        for (int p = 0; p < k2; p++) {
+                            System.arraycopy(b, bOff + (k1 + p) * ldb, b2, b2Off + p * ldb2, n);
+                        }
+                        float[] b1 = b.clone();   // its rows past k1 must not be read
+                        java.util.Arrays.fill(b1, bOff + k1 * ldb, b1.length, Float.NaN);
+                        float[] cst = c0.clone();
+                        kern.gemmPackedStacked(m, n, ap, dstOff + p0 * rr, kTotal, k1, b1, bOff, ldb, k2, b2, b2Off, ldb2,
+                                cst, cOff, ldc, acc);
+                        assertThat(cst).as(kern.name() + " gemmPackedStacked (k1 = " + k1 + ") == gemm bit for bit")
+                                .isEqualTo(viaGemm);
+                    }
                 }
             }
         }
