@@ -25,8 +25,11 @@ final class PackedGemm {
     private static final VectorSpecies<Float> S = PanamaKernels.S;
     private static final int V = S.length();
 
-    /** Strip height: the micro-tile's rows (6 × 2 vectors on 16-register CPUs, 4 × 4 on 32). */
-    static final int R = PanamaKernels.TILE_4X4 ? 4 : 6;
+    /**
+     * Strip height: the micro-tile's rows (6 × 2 or 4 × 2 vectors on 16-register CPUs, 4 × 4 on
+     * 32; see {@link PanamaKernels#TILE}).
+     */
+    static final int R = PanamaKernels.TILE.equals("6x2") ? 6 : 4;
 
     /** Width of one packed panel of B: the micro-tile's columns. */
     private static final int PW = PanamaKernels.TILE_4X4 ? 4 * V : 2 * V;
@@ -174,8 +177,10 @@ final class PackedGemm {
     private static void tile(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc, boolean acc) {
         if (R == 6) {
             tile6x2(k, a, aPos, b, bPos, c, cPos, ldc, acc);
-        } else {
+        } else if (PW == 4 * V) {
             tile4x4(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+        } else {
+            tile4x2(k, a, aPos, b, bPos, c, cPos, ldc, acc);
         }
     }
 
@@ -239,6 +244,46 @@ final class PackedGemm {
         c40.intoArray(c, r); c41.intoArray(c, r + V);
         r += ldc;
         c50.intoArray(c, r); c51.intoArray(c, r + V);
+    }
+
+    /** 4 rows × 2 vectors: A at {@code aPos + 4p}, B's packed panel at {@code bPos + 2V·p}. */
+    private static void tile4x2(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (2 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = aPos + p * 4;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V);
     }
 
     /** 4 rows × 4 vectors: A at {@code aPos + 4p}, B's packed panel at {@code bPos + 4V·p}. */

@@ -20,25 +20,40 @@ final class PanamaKernels implements Kernels {
      * where it has 16. The 4×4 tile needs 16 + 4 + 1 live vectors: on a 16-register machine
      * (AVX2: a JVM whose widest vectors are 256 bits) C2 spills it, which measured 3× slower here
      * (Zen 4 with AVX-512 hidden by the VM). The JVM does not report the register count, so the
-     * widest vector it compiles stands in: 512 bits means 32 registers. Forcible with
-     * {@value #TILE_PROPERTY} ({@code 4x4} or {@code 6x2}) so one machine tests both. Each element
-     * is the same FMA chain over k either way: the tile never changes a result.
+     * widest vector it compiles stands in: 512 bits means 32 registers.
+     *
+     * <p>The JDK matters too: JDK 25's C2 loads all six broadcasts of a 6 × 2 step before their
+     * FMAs, needs 12 + 2 + 6 registers and keeps one accumulator on the stack (a store and a load
+     * in the loop-carried chain; read in its machine code): the packed 6 × 2 GEMM ran at 31–34
+     * GFLOP/s there against 57–61 on JDK 17, and a 4 × 2 tile (8 + 2 + 4 registers) at 45 on JDK
+     * 25 and 44–48 on JDK 17 (m = 1020, n = 64, k = 512; Zen 4 with AVX-512 hidden). So on
+     * 16-register machines the packed products ({@link PackedGemm}) use 6 × 2 up to JDK 24 (only
+     * 17 measured) and 4 × 2 from JDK 25.
+     *
+     * <p>Forcible with {@value #TILE_PROPERTY} ({@code 4x4}, {@code 6x2} or {@code 4x2}; 4x2 sets
+     * the packed products' tile, the strided {@link #gemm} then uses 6 × 2) so one machine tests
+     * every tile. Each element is the same FMA chain over k whatever the tile: it never changes a
+     * result.
      */
     static final String TILE_PROPERTY = "vlstm.gemmTile";
-    static final boolean TILE_4X4 = pickTile(System.getProperty(TILE_PROPERTY, "auto"));
+    static final String TILE = pickTile(System.getProperty(TILE_PROPERTY, "auto"));
+    static final boolean TILE_4X4 = TILE.equals("4x4");
 
     static final PanamaKernels INSTANCE = new PanamaKernels();
 
-    private static boolean pickTile(String v) {
+    private static String pickTile(String v) {
         switch (v) {
             case "auto":
-                return preferredBits() >= 512;
+                if (preferredBits() >= 512) {
+                    return "4x4";
+                }
+                return Runtime.version().feature() >= 25 ? "4x2" : "6x2";
             case "4x4":
-                return true;
             case "6x2":
-                return false;
+            case "4x2":
+                return v;
             default:
-                throw new IllegalArgumentException(TILE_PROPERTY + " must be auto, 4x4 or 6x2, was " + v);
+                throw new IllegalArgumentException(TILE_PROPERTY + " must be auto, 4x4, 6x2 or 4x2, was " + v);
         }
     }
 
@@ -273,14 +288,15 @@ final class PanamaKernels implements Kernels {
     private static void packedRowBlocks(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                                         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                                         boolean accumulate, float[] strips) {
+        final int rr = PackedGemm.R;
         for (int ic = 0; ic < m; ic += WIDE_ROWS) {
             int mc = Math.min(WIDE_ROWS, m - ic);
-            for (int i = 0; i < mc; i += 6) {
+            for (int i = 0; i < mc; i += rr) {
                 int dst = i * k;
                 for (int p = 0; p < k; p++) {
                     int src = aOff + (ic + i) * aRs + p * aCs;
-                    for (int r = 0; r < 6; r++) {
-                        strips[dst + p * 6 + r] = i + r < mc ? a[src + r * aRs] : 0f;
+                    for (int r = 0; r < rr; r++) {
+                        strips[dst + p * rr + r] = i + r < mc ? a[src + r * aRs] : 0f;
                     }
                 }
             }
