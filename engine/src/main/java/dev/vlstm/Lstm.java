@@ -57,6 +57,8 @@ public final class Lstm implements AutoCloseable {
     private final ParameterSet.View biasView;
     private final Kernels kernels;
     private Workers workers;
+    /** Whether {@link #workers} is this layer's own pool (closed with it) or a network's shared one. */
+    private boolean ownsWorkers = true;
     private Train train;
     /** W in row panels (see {@link Kernels#gemvPanels}) for batches narrower than a vector; valid while packedVersion matches. */
     private float[] packed;
@@ -260,16 +262,32 @@ public final class Lstm implements AutoCloseable {
     public void setThreads(int threads) {
         Checks.positive("threads", threads);
         if (threads != workers.threads()) {
-            workers.close();
-            workers = new Workers(threads);
-            train = null;
+            useWorkers(new Workers(threads));
+            ownsWorkers = true;
         }
     }
 
-    /** Stops the worker threads. */
+    /**
+     * Runs this layer on {@code shared}, a pool owned by its network: the layers of a network run
+     * one after another, so one pool serves them all. The layer no longer closes it.
+     */
+    void useWorkers(Workers shared) {
+        if (shared != workers) {
+            if (ownsWorkers) {
+                workers.close();
+            }
+            workers = shared;
+            train = null;
+        }
+        ownsWorkers = false;
+    }
+
+    /** Stops the worker threads (unless they belong to the network this layer is part of). */
     @Override
     public void close() {
-        workers.close();
+        if (ownsWorkers) {
+            workers.close();
+        }
     }
 
     // =====================================================================================

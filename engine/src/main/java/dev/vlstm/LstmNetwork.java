@@ -241,7 +241,7 @@ public final class LstmNetwork implements AutoCloseable {
         }
 
         /**
-         * @param threads worker threads of each layer (default 1)
+         * @param threads worker threads (default 1): one pool of threads − 1 helpers that all layers share
          * @return this
          */
         public Builder threads(int threads) {
@@ -287,7 +287,7 @@ public final class LstmNetwork implements AutoCloseable {
      * A network of the given configuration.
      *
      * @param config  shape and options
-     * @param threads worker threads of each layer
+     * @param threads worker threads, shared by all layers
      * @param seed    seed of the initialisation and the dropout masks
      * @return the network
      */
@@ -301,6 +301,8 @@ public final class LstmNetwork implements AutoCloseable {
     private final RecurrentLayer[] cells;   // index l·D + d
     private final Lstm[] lstms;             // the same layers when they are plain Lstms (no projection), else null
     private final SplittableRandom dropoutRng;
+    /** The one pool all layers run on (they run one after another); see {@link Lstm#useWorkers}. */
+    private Workers workers;
     private Work work;
 
     private LstmNetwork(Config config, Kernels kernels, int threads, long seed) {
@@ -310,6 +312,7 @@ public final class LstmNetwork implements AutoCloseable {
         cells = new RecurrentLayer[nl * directions];
         lstms = config.projSize() > 0 ? null : new Lstm[nl * directions];
         SplittableRandom rng = new SplittableRandom(seed);
+        workers = new Workers(threads);
         for (int l = 0; l < nl; l++) {
             for (int d = 0; d < directions; d++) {
                 int slot = l * directions + d;
@@ -324,6 +327,7 @@ public final class LstmNetwork implements AutoCloseable {
                     cell.initialize(rng, Lstm.DEFAULT_FORGET_BIAS);
                     cells[slot] = cell;
                 }
+                cells[slot].useWorkers(workers);
             }
         }
         dropoutRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
@@ -381,20 +385,31 @@ public final class LstmNetwork implements AutoCloseable {
         }
     }
 
-    /** @param threads worker threads of each layer, &gt; 0 */
+    /**
+     * Changes the number of worker threads of the network's pool, which all its layers share
+     * (results do not change).
+     *
+     * @param threads &gt; 0
+     */
     public void setThreads(int threads) {
         Checks.positive("threads", threads);
-        for (RecurrentLayer c : cells) {
-            c.setThreads(threads);
+        if (threads != workers.threads()) {
+            Workers old = workers;
+            workers = new Workers(threads);
+            for (RecurrentLayer c : cells) {
+                c.useWorkers(workers);
+            }
+            old.close();
         }
     }
 
-    /** Stops the worker threads of every layer. */
+    /** Stops the worker threads (the network's one pool, and any a layer was given by {@code layer(..).setThreads}). */
     @Override
     public void close() {
         for (RecurrentLayer c : cells) {
             c.close();
         }
+        workers.close();
     }
 
     // =====================================================================================
@@ -1382,7 +1397,7 @@ public final class LstmNetwork implements AutoCloseable {
      * {@link ModelFormat}), in any dtype {@link SafeTensors#read} loads.
      *
      * @param file      the file
-     * @param threads   worker threads of each layer
+     * @param threads   worker threads, shared by all layers
      * @param optimizer receives the saved Adam state, if the file has it; or null
      * @return the network
      * @throws FormatException naming the problem: another vlstm format, an unsupported version,

@@ -42,6 +42,7 @@ final class ProjectedLstm implements RecurrentLayer {
     private final ParameterSet.View projView;
     private final Kernels kernels;
     private Workers workers;
+    private boolean ownsWorkers = true;
     private Train train;
 
     /**
@@ -103,15 +104,28 @@ final class ProjectedLstm implements RecurrentLayer {
     public void setThreads(int threads) {
         Checks.positive("threads", threads);
         if (threads != workers.threads()) {
-            workers.close();
-            workers = new Workers(threads);
-            train = null;
+            useWorkers(new Workers(threads));
+            ownsWorkers = true;
         }
     }
 
     @Override
+    public void useWorkers(Workers shared) {
+        if (shared != workers) {
+            if (ownsWorkers) {
+                workers.close();
+            }
+            workers = shared;
+            train = null;
+        }
+        ownsWorkers = false;
+    }
+
+    @Override
     public void close() {
-        workers.close();
+        if (ownsWorkers) {
+            workers.close();
+        }
     }
 
     /** Step t of x {@code [T][B][I]}, samples [b0, b0+nb), into feature-major xf: column col0 + b, rows ld apart. */

@@ -36,6 +36,9 @@ interface RecurrentLayer extends AutoCloseable {
     /** Changes the worker threads (results do not change). */
     void setThreads(int threads);
 
+    /** Runs the layer on its network's shared pool (see {@link Lstm#useWorkers}). */
+    void useWorkers(Workers shared);
+
     @Override
     void close();
 
@@ -132,6 +135,11 @@ interface RecurrentLayer extends AutoCloseable {
             @Override
             public void setThreads(int threads) {
                 lstm.setThreads(threads);
+            }
+
+            @Override
+            public void useWorkers(Workers shared) {
+                lstm.useWorkers(shared);
             }
 
             @Override
