@@ -20,7 +20,7 @@ import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every ```java example in the README compiles and runs (and some print what the README says). */
+/** Every ```java example in the README and in docs/ compiles and runs (and some print what the text says). */
 class ReadmeExampleTest {
 
     @TempDir
@@ -40,7 +40,17 @@ class ReadmeExampleTest {
 
     @Test
     void everyReadmeJavaExampleCompilesAndRuns() throws Exception {
-        String readme = Files.readString(Path.of("..", "README.md"));
+        // the front page and every guide in docs/
+        StringBuilder all = new StringBuilder(Files.readString(Path.of("..", "README.md")));
+        List<Path> guides;
+        try (var files = Files.list(Path.of("..", "docs"))) {
+            guides = files.filter(f -> f.toString().endsWith(".md")).sorted().toList();
+        }
+        assertThat(guides).as("docs/*.md").isNotEmpty();
+        for (Path g : guides) {
+            all.append('\n').append(Files.readString(g));
+        }
+        String readme = all.toString();
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(readme);
         List<String> names = new ArrayList<>();
         while (m.find()) {
