@@ -3,7 +3,8 @@
  *
  * <p>{@code jdk.incubator.vector} is optional: add it ({@code --add-modules jdk.incubator.vector})
  * for the vectorised kernels; without it the engine runs its scalar kernels and logs one warning.
- * Exported: the layers and networks ({@code dev.vlstm}), file formats ({@code dev.vlstm.io}),
+ * Exported: the layers and networks ({@code dev.vlstm}), file formats ({@code dev.vlstm.io}), the
+ * classifier's model file ({@code dev.vlstm.modelfile}),
  * optimizers ({@code dev.vlstm.optim}) and the kernel interface with its provider
  * ({@code dev.vlstm.kernel}; the Vector API implementation itself is package-private).
  */
@@ -13,5 +14,6 @@ module dev.vlstm {
     exports dev.vlstm;
     exports dev.vlstm.io;
     exports dev.vlstm.kernel;
+    exports dev.vlstm.modelfile;
     exports dev.vlstm.optim;
 }

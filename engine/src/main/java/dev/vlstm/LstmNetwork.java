@@ -1,6 +1,5 @@
 package dev.vlstm;
 
-import dev.vlstm.io.AdamState;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.ModelFormat;
 import dev.vlstm.io.SafeTensors;
@@ -8,6 +7,7 @@ import dev.vlstm.io.TorchLstm;
 import dev.vlstm.kernel.KernelProvider;
 import dev.vlstm.kernel.Kernels;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.AdamState;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -38,7 +38,7 @@ class JpmsTest {
         }
         assertThat(d.name()).isEqualTo("dev.vlstm");
         assertThat(d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("dev.vlstm", "dev.vlstm.io", "dev.vlstm.kernel", "dev.vlstm.optim");
+                .containsExactlyInAnyOrder("dev.vlstm", "dev.vlstm.io", "dev.vlstm.kernel", "dev.vlstm.modelfile", "dev.vlstm.optim");
         assertThat(d.requires()).anyMatch(r -> r.name().equals("jdk.incubator.vector")
                 && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC));
     }

@@ -1,5 +1,7 @@
 package dev.vlstm.io;
 
+import dev.vlstm.optim.AdamState;
+import dev.vlstm.modelfile.ClassifierFile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

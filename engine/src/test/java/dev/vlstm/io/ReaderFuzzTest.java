@@ -1,5 +1,6 @@
 package dev.vlstm.io;
 
+import dev.vlstm.modelfile.ClassifierFile;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.vlstm.LstmNetwork;
 import java.io.ByteArrayInputStream;

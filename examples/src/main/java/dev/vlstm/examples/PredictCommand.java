@@ -2,7 +2,7 @@ package dev.vlstm.examples;
 
 import dev.vlstm.SequenceClassifier;
 import dev.vlstm.examples.data.Mnist;
-import dev.vlstm.io.ClassifierFile;
+import dev.vlstm.modelfile.ClassifierFile;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.Npy;
 import dev.vlstm.io.SafeTensors;

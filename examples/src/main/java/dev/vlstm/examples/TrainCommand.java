@@ -4,7 +4,7 @@ import dev.vlstm.SequenceClassifier;
 import dev.vlstm.examples.data.Dataset;
 import dev.vlstm.examples.data.Downloader;
 import dev.vlstm.examples.data.Mnist;
-import dev.vlstm.io.ClassifierFile;
+import dev.vlstm.modelfile.ClassifierFile;
 import dev.vlstm.kernel.KernelProvider;
 import dev.vlstm.optim.Adam;
 import dev.vlstm.optim.ParameterAverage;

@@ -2,7 +2,7 @@ package dev.vlstm.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vlstm.io.ClassifierFile;
+import dev.vlstm.modelfile.ClassifierFile;
 import dev.vlstm.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -1,8 +1,13 @@
-package dev.vlstm.io;
+package dev.vlstm.modelfile;
 
 import dev.vlstm.ParameterSet;
 import dev.vlstm.SequenceClassifier;
+import dev.vlstm.io.FormatException;
+import dev.vlstm.io.ModelFormat;
+import dev.vlstm.io.SafeTensors;
+import dev.vlstm.io.TorchLstm;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.AdamState;
 import dev.vlstm.optim.ParameterAverage;
 import java.io.IOException;
 import java.nio.file.Path;

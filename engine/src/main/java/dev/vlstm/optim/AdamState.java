@@ -1,6 +1,7 @@
-package dev.vlstm.io;
+package dev.vlstm.optim;
 
-import dev.vlstm.optim.Adam;
+import dev.vlstm.io.FormatException;
+import dev.vlstm.io.SafeTensors;
 import java.util.Map;
 
 /**
