@@ -105,17 +105,8 @@ final class PanamaKernels implements Kernels {
     private static final int MC = 96;
 
     /**
-     * One packed KC × 2-vector panel of B per thread (32 KiB at 256 bits), allocated once per
-     * thread: the GEMM allocates nothing in steady state.
-     */
-    private static final ThreadLocal<float[]> PANEL_BUFFER = ThreadLocal.withInitial(() -> new float[KC * 2 * V]);
-
-    /** One packed MC × KC block of A per thread, as 6-row strips (192 KiB), allocated once per thread. */
-    private static final ThreadLocal<float[]> STRIP_BUFFER = ThreadLocal.withInitial(() -> new float[MC * KC]);
-
-    /**
-     * Rows of A packed at a time for the wide products ({@link #packedRowBlocks}): each such block
-     * re-packs B's KC block, so it is 8 × MC rows (1.5 MiB per thread, allocated once).
+     * Rows of A packed at a time ({@link #packedRowBlocks}): each such block re-packs B's KC
+     * block, so it is 8 × MC rows (1.5 MiB per thread, allocated once).
      */
     private static final int WIDE_ROWS = 8 * MC;
 
@@ -208,77 +199,19 @@ final class PanamaKernels implements Kernels {
     }
 
     /**
-     * {@link #gemmBlock} with 6 × 2-vector tiles, for CPUs with 16 vector registers: blocks of
-     * {@value #MC} rows of A against packed panels of B (and A packed too when many panels reuse
-     * it). Packing only copies values, so each element is still one FMA chain over k.
+     * {@link #gemmBlock} on CPUs with 16 vector registers: A's rows packed into strips and
+     * multiplied by {@link PackedGemm} (6 × 2 or 4 × 2 tiles). Packing A costs m·k copies
+     * against 2·m·k·n FLOPs. The strided 6 × 2 kernel that ran the narrow products before was
+     * no faster, and when only the small products (the dense head: m = 10) still used it, it sat
+     * in C1 with boxed vectors for seconds of a training run (466 bytes per timestep at trainM).
      */
     private static void gemmBlock6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                                      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
-        final int n2 = n - n % (2 * V);
-        final int n1 = n - n % V;
-        final int m6 = m - m % 6;
-        final int m4 = m - m % 4;
-        // Goto's order: a block of MC rows of A stays in L2 while every 2-vector panel of B, packed
-        // contiguous (its rows are often 8 KiB apart in the feature-major buffers, which alias in
-        // L1 and L2), streams through L1 under all its 6-row strips
-        final int pw = 2 * V;
-        // packing A pays off only when its block is reused by many panels of B (a batch of 64 is
-        // 4 panels at 256 bits: packing A then measured 2× slower; the input gradient's 512 columns,
-        // 32 panels, gained 25 %). The LSTM's own narrow products pack W once (gemmPacked).
-        if (n2 >= 8 * pw) {
-            packedRowBlocks(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate, WIDE_BUFFER.get());
-            return;
-        }
-        final float[] panel = PANEL_BUFFER.get();
-        for (int ic = 0; ic < m6; ic += MC) {
-            int iEnd = Math.min(m6, ic + MC);
-            for (int j = 0; j < n2; j += pw) {
-                for (int p = 0; p < k; p++) {
-                    System.arraycopy(b, bOff + p * ldb + j, panel, p * pw, pw);
-                }
-                for (int i = ic; i < iEnd; i += 6) {
-                    block6x2(k, a, aOff + i * aRs, aRs, aCs, panel, 0, pw, c, cOff + i * ldc + j, ldc, accumulate);
-                }
-                if (iEnd == m6 && m - m6 >= 4) {
-                    // 4 of the last m % 6 rows on the same packed panel (4H = 256 leaves 4)
-                    block4x2(k, a, aOff + m6 * aRs, aRs, aCs, panel, 0, pw, c, cOff + m6 * ldc + j, ldc, accumulate);
-                }
-            }
-        }
-        if (m6 == 0 && m >= 4) {
-            // fewer than 6 rows: no strip loop ran to pack the panels
-            for (int j = 0; j < n2; j += pw) {
-                block4x2(k, a, aOff, aRs, aCs, b, bOff + j, ldb, c, cOff + j, ldc, accumulate);
-            }
-        }
-        // the rest of the last m % 6 rows (4 of them were done above when there were 4 or 5), one by one
-        final int mr = m6 + (m - m6) / 4 * 4;
-        for (int j = 0; j < n2; j += pw) {
-            for (int i = mr; i < m; i++) {
-                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
-                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j + V, ldb, c, cOff + i * ldc + j + V, accumulate);
-            }
-        }
-        for (int j = n2; j < n1; j += V) {
-            for (int i = 0; i < m4; i += 4) {
-                block4x1(k, a, aOff + i * aRs, aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
-            }
-            for (int i = m4; i < m; i++) {
-                block1x1(k, a, aOff + i * aRs, aCs, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
-            }
-        }
-        for (int i = 0; i < m; i++) {
-            int aRow = aOff + i * aRs;
-            int cRow = cOff + i * ldc;
-            for (int j = n1; j < n; j++) {
-                c[cRow + j] = dotScalar(k, a, aRow, aCs, b, bOff + j, ldb, accumulate ? c[cRow + j] : 0f);
-            }
-        }
+        packedRowBlocks(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate, WIDE_BUFFER.get());
     }
 
     /**
-     * The wide products (the weight and input gradients after the time loop): each block of
-     * rows of A (k ≤ KC) packed into strips, last strip zero-padded, and multiplied by
+     * The products on 16-register CPUs: each block of rows of A (k ≤ KC) packed into strips, last strip zero-padded, and multiplied by
      * {@link PackedGemm}, whose micro-kernels read them with constant strides (the strided
      * {@link #block6x2} over the same strips was no faster). Blocks of {@value #WIDE_ROWS} rows, so
      * that B is packed once per 768 rows of A: at the weight gradient of workload M (1024 × 512 × 2048)
@@ -302,104 +235,6 @@ final class PanamaKernels implements Kernels {
             }
             PackedGemm.gemm(mc, n, k, strips, 0, k, b, bOff, ldb, c, cOff + ic * ldc, ldc, accumulate);
         }
-    }
-
-    /**
-     * 6 rows × 2 vectors of C: 12 accumulators, 2 loads of B and 6 broadcasts of A per step of p;
-     * 12 + 2 + 1 live registers fit AVX2's 16.
-     */
-    private static void block6x2(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
-                                 float[] c, int cPos, int ldc, boolean acc) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-        if (acc) {
-            c00 = FloatVector.fromArray(S, c, cPos);
-            c01 = FloatVector.fromArray(S, c, cPos + V);
-            c10 = FloatVector.fromArray(S, c, cPos + ldc);
-            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
-            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
-            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
-            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
-            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
-            c40 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
-            c41 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
-            c50 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
-            c51 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
-        } else {
-            FloatVector z = FloatVector.zero(S);
-            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
-            c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
-        }
-        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs, a4 = aRow + 4 * aRs, a5 = aRow + 5 * aRs;
-        for (int p = 0; p < k; p++) {
-            int bp = bPos + p * ldb;
-            FloatVector b0 = FloatVector.fromArray(S, b, bp);
-            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
-            int ap = p * aCs;
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
-            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[a1 + ap]);
-            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[a2 + ap]);
-            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[a3 + ap]);
-            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, a[a4 + ap]);
-            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, a[a5 + ap]);
-            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
-        }
-        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
-        int r = cPos + ldc;
-        c10.intoArray(c, r); c11.intoArray(c, r + V);
-        r += ldc;
-        c20.intoArray(c, r); c21.intoArray(c, r + V);
-        r += ldc;
-        c30.intoArray(c, r); c31.intoArray(c, r + V);
-        r += ldc;
-        c40.intoArray(c, r); c41.intoArray(c, r + V);
-        r += ldc;
-        c50.intoArray(c, r); c51.intoArray(c, r + V);
-    }
-
-    /** 4 rows × 2 vectors of C (8 accumulators): the 6×2 tile's last rows. */
-    private static void block4x2(int k, float[] a, int aRow, int aRs, int aCs, float[] b, int bPos, int ldb,
-                                 float[] c, int cPos, int ldc, boolean acc) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
-        if (acc) {
-            c00 = FloatVector.fromArray(S, c, cPos);
-            c01 = FloatVector.fromArray(S, c, cPos + V);
-            c10 = FloatVector.fromArray(S, c, cPos + ldc);
-            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
-            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
-            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
-            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
-            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
-        } else {
-            FloatVector z = FloatVector.zero(S);
-            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
-        }
-        int a0 = aRow, a1 = aRow + aRs, a2 = aRow + 2 * aRs, a3 = aRow + 3 * aRs;
-        for (int p = 0; p < k; p++) {
-            int bp = bPos + p * ldb;
-            FloatVector b0 = FloatVector.fromArray(S, b, bp);
-            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
-            int ap = p * aCs;
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ap]);
-            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[a1 + ap]);
-            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[a2 + ap]);
-            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[a3 + ap]);
-            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-        }
-        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
-        int r = cPos + ldc;
-        c10.intoArray(c, r); c11.intoArray(c, r + V);
-        r += ldc;
-        c20.intoArray(c, r); c21.intoArray(c, r + V);
-        r += ldc;
-        c30.intoArray(c, r); c31.intoArray(c, r + V);
     }
 
     /** One C element: the same FMA chain a vector lane performs. */
