@@ -890,28 +890,87 @@ public final class Lstm implements AutoCloseable {
     }
 
     /**
-     * Whether a multi-threaded call splits the hidden units rather than the batch. Batch slices
-     * need no synchronisation inside the sequence but make every thread stream all of W each
-     * step for a narrower GEMM; once W outgrows a core's L2 cache (here: 512 KiB) and the step is
-     * long enough to hide a barrier, splitting the units is faster. Either way every element is
-     * computed by the same operations, so the choice never changes a result.
+     * The schedules one call can run under (see docs/architecture.md). Every element is computed
+     * by the same operations under each, so the choice never changes a result.
+     * <ul>
+     * <li>{@code SLICES}: each worker owns a slice of the batch for the whole sequence; no
+     *     synchronisation inside the sequence, but every worker streams all of W each step.</li>
+     * <li>{@code UNITS}: each worker owns the gate rows of a range of hidden units, with a barrier
+     *     per step; faster once W outgrows a core's L2 cache (here: 512 KiB) and the step is long
+     *     enough to hide a barrier.</li>
+     * <li>{@code NARROW}: inference over a batch narrower than a vector (streaming): the workers
+     *     split the gate rows of the per-sample path, with a barrier per step.</li>
+     * </ul>
+     * {@link #schedule} chooses one; {@value #SCHEDULE_PROPERTY} ({@code slices}, {@code units}
+     * or {@code narrow}) forces one on any machine, for tests.
      */
-    /** Cores of this machine: splits whose threads wait for each other at barriers need one each. */
+    enum Schedule { SLICES, UNITS, NARROW }
+
+    /** System property that forces a {@link Schedule}: {@code auto} (default), {@code slices}, {@code units}, {@code narrow}. */
+    static final String SCHEDULE_PROPERTY = "vlstm.schedule";
+
+    static final String FORCED_SCHEDULE = forcedSchedule(System.getProperty(SCHEDULE_PROPERTY, "auto"));
+
+    private static String forcedSchedule(String v) {
+        switch (v) {
+            case "auto":
+            case "slices":
+            case "units":
+            case "narrow":
+                return v;
+            default:
+                throw new IllegalArgumentException(SCHEDULE_PROPERTY + " must be auto, slices, units or narrow, was " + v);
+        }
+    }
+
+    /**
+     * Cores of this machine: schedules whose threads wait for each other at barriers need one
+     * each (spinning barriers with more threads than cores stalled in tests: 3 threads on 2 cores
+     * under load), so the automatic choice takes UNITS and NARROW only with threads ≤ cores.
+     */
     private static final int CORES = Runtime.getRuntime().availableProcessors();
 
     /**
-     * Whether a multi-threaded inference call over a narrow batch splits the gate rows (stream).
-     * Like {@link #splitByUnits}, only when every thread can have its own core: spinning barriers
-     * with more threads than cores stalled in tests (3 threads on 2 cores under load).
+     * The one function that picks the schedule of a call with {@code threads} workers.
+     *
+     * @param inference whether it is an inference call (only those can run NARROW)
      */
-    boolean splitNarrow(int batch, int threads) {
-        return threads > 1 && threads <= CORES && batch < narrowBelow && 4 * hiddenSize >= 2 * Kernels.PANEL;
+    Schedule schedule(int batch, int threads, boolean inference) {
+        if (threads <= 1) {
+            return Schedule.SLICES;
+        }
+        boolean narrowBatch = batch < narrowBelow;
+        switch (FORCED_SCHEDULE) {
+            case "slices":
+                return Schedule.SLICES;
+            case "units":
+                return Schedule.UNITS;
+            case "narrow":
+                if (inference && narrowBatch) {
+                    return Schedule.NARROW;
+                }
+                break;
+            default:
+                break;
+        }
+        if (threads > CORES) {
+            return Schedule.SLICES;
+        }
+        if (narrowBatch) {
+            return inference && 4 * hiddenSize >= 2 * Kernels.PANEL ? Schedule.NARROW : Schedule.SLICES;
+        }
+        long wBytes = 4L * 4 * hiddenSize * fused;
+        return hiddenSize >= 8 * threads && wBytes > 512 * 1024 ? Schedule.UNITS : Schedule.SLICES;
     }
 
+    /** Whether a multi-threaded inference call over a narrow batch splits the gate rows (stream). */
+    boolean splitNarrow(int batch, int threads) {
+        return schedule(batch, threads, true) == Schedule.NARROW;
+    }
+
+    /** Whether a call splits the hidden units rather than the batch (training; inference when not narrow). */
     boolean splitByUnits(int batch, int threads) {
-        long wBytes = 4L * 4 * hiddenSize * fused;
-        return threads > 1 && threads <= CORES && hiddenSize >= 8 * threads && batch >= narrowBelow
-                && wBytes > 512 * 1024;
+        return schedule(batch, threads, false) == Schedule.UNITS;
     }
 
     /**
