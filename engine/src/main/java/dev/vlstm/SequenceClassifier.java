@@ -179,7 +179,7 @@ public final class SequenceClassifier implements AutoCloseable {
         } else {
             head.initialize(rng);
         }
-        this.optimizer = b.optimizer != null ? b.optimizer : new Adam();
+        this.optimizer = b.optimizer != null ? b.optimizer : new Adam(Adam.DEFAULT_LR, 0.9f, 0.999f, 1e-8f, b.kernels);
         this.clipNorm = b.clipNorm;
     }
 

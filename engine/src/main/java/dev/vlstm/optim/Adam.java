@@ -20,7 +20,7 @@ public final class Adam implements Optimizer {
     private long t;
     private float[] m = new float[0];
     private float[] v = new float[0];
-    private final Kernels kernels = KernelProvider.get();
+    private final Kernels kernels;
 
     /** Adam with lr 1e-3, β1 0.9, β2 0.999, ε 1e-8. */
     public Adam() {
@@ -43,6 +43,24 @@ public final class Adam implements Optimizer {
      * @param eps   denominator term, &gt; 0
      */
     public Adam(float lr, float beta1, float beta2, float eps) {
+        this(lr, beta1, beta2, eps, KernelProvider.get());
+    }
+
+    /**
+     * Adam computing with the given kernels, normally the model's own ({@code SequenceClassifier}
+     * builds its default Adam this way), so that a model on the scalar kernels is updated by them too.
+     *
+     * @param lr      learning rate, &gt; 0
+     * @param beta1   first-moment decay in [0, 1)
+     * @param beta2   second-moment decay in [0, 1)
+     * @param eps     denominator term, &gt; 0
+     * @param kernels the kernels of the update, not null
+     */
+    public Adam(float lr, float beta1, float beta2, float eps, Kernels kernels) {
+        if (kernels == null) {
+            throw new IllegalArgumentException("kernels must not be null");
+        }
+        this.kernels = kernels;
         this.lr = Optimizer.checkPositive("learning rate", lr);
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
             throw new IllegalArgumentException("betas must be in [0, 1), were " + beta1 + ", " + beta2);

@@ -71,6 +71,25 @@ class OptimizersTest {
     }
 
     @Test
+    void adamOnTheScalarKernelsGivesTheVectorKernelsBits() {
+        ParameterSet a = params(new SplittableRandom(21));
+        ParameterSet b = params(new SplittableRandom(21));
+        Adam vector = new Adam(0.01f);
+        Adam scalar = new Adam(0.01f, 0.9f, 0.999f, 1e-8f, dev.vlstm.kernel.KernelProvider.scalar());
+        SplittableRandom ga = new SplittableRandom(22);
+        SplittableRandom gb = new SplittableRandom(22);
+        for (int t = 0; t < 4; t++) {
+            randomGradients(ga, a, 1);
+            randomGradients(gb, b, 1);
+            vector.step(a);
+            scalar.step(b);
+        }
+        assertThat(a.values()).isEqualTo(b.values());
+        assertThatThrownBy(() -> new Adam(0.01f, 0.9f, 0.999f, 1e-8f, null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kernels");
+    }
+
+    @Test
     void sgdWithMomentumFollowsItsFormula() {
         SplittableRandom r = new SplittableRandom(11);
         ParameterSet ps = params(r);
