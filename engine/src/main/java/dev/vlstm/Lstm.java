@@ -105,6 +105,21 @@ public final class Lstm implements AutoCloseable {
         this.narrowBelow = Math.max(1, kernels.vectorBitSize() / 32);
     }
 
+    /**
+     * Step t of x {@code [T][B][I]}, samples [b0, b1), into feature-major xf: element (i, b) at
+     * {@code xf[i·ld + col0 + b]}. The layer's one input transpose (training: ld = T·B and
+     * col0 = t·B; inference: ld = B and col0 = 0); {@code ProjectedLstm} uses it too.
+     */
+    static void toFeatureMajor(float[] x, int t, int batch, int in, int b0, int b1, float[] xf, int col0, int ld) {
+        for (int b = b0; b < b1; b++) {
+            int src = (t * batch + b) * in;
+            int dst = col0 + b;
+            for (int i = 0; i < in; i++) {
+                xf[i * ld + dst] = x[src + i];
+            }
+        }
+    }
+
     /** W packed for inference's GEMMs (see {@link PackedWeights}); valid while its version matches. */
     private volatile PackedWeights inferencePacked;
 
@@ -606,13 +621,7 @@ public final class Lstm implements AutoCloseable {
             final float[] xs = x;
             // inputs to feature-major, then the input projection of every step
             for (int t = 0; t < steps; t++) {
-                for (int b = b0; b < b0 + nb; b++) {
-                    int src = (t * batch + b) * in;
-                    int col = t * batch + b;
-                    for (int i = 0; i < in; i++) {
-                        xf[i * cols + col] = xs[src + i];
-                    }
-                }
+                toFeatureMajor(xs, t, batch, in, b0, b0 + nb, xf, t * batch, cols);
             }
             if (nb < narrowBelow) {
                 float[] wt = packedWeights();
@@ -720,13 +729,7 @@ public final class Lstm implements AutoCloseable {
             int t0 = steps * s / nUnits;
             int t1 = steps * (s + 1) / nUnits;
             for (int t = t0; t < t1; t++) {
-                for (int b = 0; b < batch; b++) {
-                    int src = (t * batch + b) * in;
-                    int col = t * batch + b;
-                    for (int i = 0; i < in; i++) {
-                        xf[i * cols + col] = xs[src + i];
-                    }
-                }
+                toFeatureMajor(xs, t, batch, in, 0, batch, xf, t * batch, cols);
             }
             barrier.await();
             // the input projection of all T steps for this worker's gate rows: one large GEMM per gate
@@ -1139,12 +1142,7 @@ public final class Lstm implements AutoCloseable {
         final int b0 = batch * s / n;
         final int b1 = batch * (s + 1) / n;
         for (int t = 0; t < steps; t++) {
-            for (int b = b0; b < b1; b++) {
-                int src = (t * batch + b) * in;
-                for (int i = 0; i < in; i++) {
-                    xf[i * batch + b] = x[src + i];
-                }
-            }
+            toFeatureMajor(x, t, batch, in, b0, b1, xf, 0, batch);
             barrier.await();   // x_t transposed
             for (int q = 0; q < 4; q++) {
                 int row = q * h + u0;
@@ -1184,9 +1182,7 @@ public final class Lstm implements AutoCloseable {
             float[] scratch = st.scratch(b0);
             for (int t = 0; t < steps; t++) {
                 for (int b = b0; b < b0 + nb; b++) {
-                    for (int i = 0; i < in; i++) {
-                        xf[i * batch + b] = x[(t * batch + b) * in + i];
-                    }
+                    toFeatureMajor(x, t, batch, in, b, b + 1, xf, 0, batch);
                     narrowCell(wt, w, bOff, xf, b, batch, t > 0 || !st.zero, hv, b, batch, cv, b, batch, cv, b, batch,
                             tc, b, batch, hv, b, batch, null, 0, 0, scratch);
                     if (hiddenOut != null) {
@@ -1202,12 +1198,7 @@ public final class Lstm implements AutoCloseable {
         final PackedWeights pw = inferenceWeights(null, 0);
         final float[] wp = pw.forward;
         for (int t = 0; t < steps; t++) {
-            for (int b = b0; b < b0 + nb; b++) {
-                int src = (t * batch + b) * in;
-                for (int i = 0; i < in; i++) {
-                    xf[i * batch + b] = x[src + i];
-                }
-            }
+            toFeatureMajor(x, t, batch, in, b0, b0 + nb, xf, 0, batch);
             // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
             kernels.gemmPackedStacked(g, nb, wp, 0, fused, in, xf, b0, batch, t > 0 || !st.zero ? h : 0,
                     hv, b0, batch, z, b0, batch, false);
