@@ -101,7 +101,7 @@ final class PanamaKernels implements Kernels {
      */
     private static final int KC = 512;
 
-    /** Rows of A per L2 block of the 6×2 tile: 96 × KC floats = 192 KiB. */
+    /** Rows of A per L2 block (as in {@link PackedGemm}): 96 × KC floats = 192 KiB. */
     private static final int MC = 96;
 
     /**
@@ -124,8 +124,8 @@ final class PanamaKernels implements Kernels {
             return;
         }
         if (!TILE_4X4) {
-            // its own method, so that the 4×4 path below keeps exactly the shape it had before the
-            // 6×2 tile existed (C2's inlining of the callers' hot loops is fragile; see issue 14)
+            // 16 registers: every product through the packed kernels (gemmBlock6x2); its own method,
+            // so that the 4×4 path below keeps exactly its former shape
             gemm6x2(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate);
             return;
         }
@@ -137,7 +137,7 @@ final class PanamaKernels implements Kernels {
         }
     }
 
-    /** The micro-tile's rows: 6 for the 6 × 2 tile, 4 for the 4 × 4. */
+    /** The micro-tile's rows: 6 for the 6 × 2 tile, 4 for the 4 × 4 and 4 × 2. */
     @Override
     public int packRows() {
         return PackedGemm.R;
