@@ -97,7 +97,25 @@ public interface Kernels {
      * @param dstOff     where the packed copy starts
      */
     default void packA(int m, int k, float[] a, int aOff, int aRowStride, int aColStride, float[] dst, int dstOff) {
-        final int r = packRows();
+        packStrips(packRows(), m, k, a, aOff, aRowStride, aColStride, dst, dstOff);
+    }
+
+    /**
+     * {@link #packA}'s layout for a given strip height r (the vector kernels also pack blocks of A
+     * inside their own products with it).
+     *
+     * @param r          strip height
+     * @param m          rows
+     * @param k          columns
+     * @param a          the matrix (read)
+     * @param aOff       offset of A(0,0)
+     * @param aRowStride distance between A(i,p) and A(i+1,p)
+     * @param aColStride distance between A(i,p) and A(i,p+1)
+     * @param dst        the packed copy (written)
+     * @param dstOff     where the packed copy starts
+     */
+    static void packStrips(int r, int m, int k, float[] a, int aOff, int aRowStride, int aColStride,
+                           float[] dst, int dstOff) {
         for (int i0 = 0; i0 < m; i0 += r) {
             int strip = dstOff + i0 * k;
             for (int p = 0; p < k; p++) {

@@ -124,7 +124,7 @@ final class PanamaKernels implements Kernels {
             return;
         }
         if (!TILE_4X4) {
-            // 16 registers: every product through the packed kernels (gemmBlock6x2); its own method,
+            // 16 registers: every product through the packed kernels (gemm6x2); its own method,
             // so that the 4×4 path below keeps exactly its former shape
             gemm6x2(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate);
             return;
@@ -154,15 +154,6 @@ final class PanamaKernels implements Kernels {
                                   int k1, float[] b1, int b1Off, int ldb1, int k2, float[] b2, int b2Off, int ldb2,
                                   float[] c, int cOff, int ldc, boolean accumulate) {
         PackedGemm.gemm2(m, n, ap, apOff, kTotal, k1, b1, b1Off, ldb1, k2, b2, b2Off, ldb2, c, cOff, ldc, accumulate);
-    }
-
-    private static void gemm6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
-                                float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
-            gemmBlock6x2(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
-                    accumulate || pc > 0);
-        }
     }
 
     /** One reduction block; column panels outside, row blocks inside (B's panel stays in cache). */
@@ -199,15 +190,21 @@ final class PanamaKernels implements Kernels {
     }
 
     /**
-     * {@link #gemmBlock} on CPUs with 16 vector registers: A's rows packed into strips and
-     * multiplied by {@link PackedGemm} (6 × 2 or 4 × 2 tiles). Packing A costs m·k copies
-     * against 2·m·k·n FLOPs. The strided 6 × 2 kernel that ran the narrow products before was
-     * no faster, and when only the small products (the dense head: m = 10) still used it, it sat
-     * in C1 with boxed vectors for seconds of a training run (466 bytes per timestep at trainM).
+     * {@link #gemm} on CPUs with 16 vector registers: A's rows packed into strips and multiplied
+     * by {@link PackedGemm} (6 × 2 or 4 × 2 tiles), k in blocks of KC in order. Packing A costs
+     * m·k copies against 2·m·k·n FLOPs. The strided 6 × 2 kernel that ran the narrow products
+     * before was no faster, and when only the small products (the dense head: m = 10) still used
+     * it, it sat in C1 with boxed vectors for seconds of a training run (466 bytes per timestep at
+     * trainM).
      */
-    private static void gemmBlock6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
-                                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
-        packedRowBlocks(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate, WIDE_BUFFER.get());
+    private static void gemm6x2(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                                float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        float[] strips = WIDE_BUFFER.get();
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            packedRowBlocks(m, n, kc, a, aOff + pc * aCs, aRs, aCs, b, bOff + pc * ldb, ldb, c, cOff, ldc,
+                    accumulate || pc > 0, strips);
+        }
     }
 
     /**
@@ -221,18 +218,9 @@ final class PanamaKernels implements Kernels {
     private static void packedRowBlocks(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                                         float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                                         boolean accumulate, float[] strips) {
-        final int rr = PackedGemm.R;
         for (int ic = 0; ic < m; ic += WIDE_ROWS) {
             int mc = Math.min(WIDE_ROWS, m - ic);
-            for (int i = 0; i < mc; i += rr) {
-                int dst = i * k;
-                for (int p = 0; p < k; p++) {
-                    int src = aOff + (ic + i) * aRs + p * aCs;
-                    for (int r = 0; r < rr; r++) {
-                        strips[dst + p * rr + r] = i + r < mc ? a[src + r * aRs] : 0f;
-                    }
-                }
-            }
+            Kernels.packStrips(PackedGemm.R, mc, k, a, aOff + ic * aRs, aRs, aCs, strips, 0);
             PackedGemm.gemm(mc, n, k, strips, 0, k, b, bOff, ldb, c, cOff + ic * ldc, ldc, accumulate);
         }
     }

@@ -53,22 +53,11 @@ final class ScalarKernels implements Kernels {
     @Override
     public void gemmPacked(int m, int n, int k, float[] ap, int apOff, int kTotal,
                            float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
+        // within a strip A is strided: rows 1 apart, columns R apart
         final int r = packRows();
-        for (int i = 0; i < m; i++) {
-            int cRow = cOff + i * ldc;
-            int aRow = apOff + (i / r) * r * kTotal + i % r;
-            if (!accumulate) {
-                for (int j = 0; j < n; j++) {
-                    c[cRow + j] = 0f;
-                }
-            }
-            for (int p = 0; p < k; p++) {
-                float av = ap[aRow + p * r];
-                int bRow = bOff + p * ldb;
-                for (int j = 0; j < n; j++) {
-                    c[cRow + j] = Math.fma(av, b[bRow + j], c[cRow + j]);
-                }
-            }
+        for (int i0 = 0; i0 < m; i0 += r) {
+            gemm(Math.min(r, m - i0), n, k, ap, apOff + i0 * kTotal, 1, r, b, bOff, ldb, c, cOff + i0 * ldc, ldc,
+                    accumulate);
         }
     }
 
