@@ -1,5 +1,6 @@
 package dev.vlstm;
 
+import dev.vlstm.internal.lstm.LstmCell;
 import dev.vlstm.io.SafeTensors;
 import dev.vlstm.kernel.Kernels;
 import java.util.Arrays;
@@ -220,7 +221,7 @@ public final class Dense {
         kernels.gemm(out, in, batch, dy, 0, batch, 1, xBm, 0, in, gr, weightView.offset(), in, true);
         int bo = biasView.offset();
         for (int o = 0; o < out; o++) {
-            gr[bo + o] += Lstm.rowSum(dy, o * batch, batch);
+            gr[bo + o] += LstmCell.rowSum(dy, o * batch, batch);
         }
         kernels.gemm(in, batch, out, v, weightView.offset(), 1, in, dy, 0, batch, dx, 0, batch, false);
     }

@@ -1,5 +1,6 @@
 package dev.vlstm;
 
+import dev.vlstm.internal.thread.Workers;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.ModelFormat;
 import dev.vlstm.io.SafeTensors;

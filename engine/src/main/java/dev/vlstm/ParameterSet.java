@@ -19,7 +19,7 @@ import java.util.Map;
  * on {@link #version()}. {@link #set} and the optimizers bump it; code that writes into
  * {@link #values()} directly must call {@link #markModified()} afterwards.
  */
-public final class ParameterSet {
+public final class ParameterSet implements dev.vlstm.optim.Parameters {
 
     /**
      * A named, shaped range of the flat buffers.
@@ -87,11 +87,13 @@ public final class ParameterSet {
      *
      * @return the current version
      */
+    @Override
     public long version() {
         return version;
     }
 
     /** Records that {@link #values()} was modified directly, so that derived copies are refreshed. */
+    @Override
     public void markModified() {
         version++;
     }
@@ -101,6 +103,7 @@ public final class ParameterSet {
      *
      * @return the live buffer
      */
+    @Override
     public float[] values() {
         return values;
     }
@@ -110,6 +113,7 @@ public final class ParameterSet {
      *
      * @return the live buffer
      */
+    @Override
     public float[] gradients() {
         return gradients;
     }
@@ -119,6 +123,7 @@ public final class ParameterSet {
      *
      * @return the size of the flat buffers
      */
+    @Override
     public int size() {
         return values.length;
     }
@@ -182,6 +187,7 @@ public final class ParameterSet {
      *
      * @return the global gradient norm (NaN or infinity if a gradient is)
      */
+    @Override
     public double gradientNorm() {
         double s = 0;
         for (float g : gradients) {

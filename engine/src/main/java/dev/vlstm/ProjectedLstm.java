@@ -1,5 +1,7 @@
 package dev.vlstm;
 
+import dev.vlstm.internal.lstm.LstmCell;
+import dev.vlstm.internal.thread.Workers;
 import dev.vlstm.kernel.Kernels;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -41,6 +43,8 @@ final class ProjectedLstm implements RecurrentLayer {
     private final ParameterSet.View biasView;
     private final ParameterSet.View projView;
     private final Kernels kernels;
+    /** The cell step, shared with {@link Lstm}. */
+    private final LstmCell cell;
     private Workers workers;
     private boolean ownsWorkers = true;
     private Train train;
@@ -69,6 +73,7 @@ final class ProjectedLstm implements RecurrentLayer {
         this.biasView = params.add(prefix + "bias", 4 * hiddenSize);
         this.projView = params.add(prefix + "projection", projSize, hiddenSize);
         this.kernels = kernels;
+        this.cell = new LstmCell(kernels, inputSize, hiddenSize);
         this.workers = new Workers(threads);
     }
 
@@ -130,7 +135,7 @@ final class ProjectedLstm implements RecurrentLayer {
 
     /** Step t of x {@code [T][B][I]}, samples [b0, b0+nb), into feature-major xf: column col0 + b, rows ld apart. */
     private void toFeatureMajor(float[] x, int t, int batch, int b0, int nb, float[] xf, int col0, int ld) {
-        Lstm.toFeatureMajor(x, t, batch, inputSize, b0, b0 + nb, xf, col0, ld);
+        LstmCell.toFeatureMajor(x, t, batch, inputSize, b0, b0 + nb, xf, col0, ld);
     }
 
     /**
@@ -150,22 +155,8 @@ final class ProjectedLstm implements RecurrentLayer {
             kernels.gemm(4 * h, nb, projSize, w, wOff + inputSize, fused, 1, rs, rPrev, cLd, z, zCol, zLd, true);
         }
         final int bOff = biasView.offset();
-        // the cell step of Lstm.gatesAndCell (one activation per kernel call), with m's own row
-        // distance; a copy rather than a shared static helper, so that Lstm's hot loops keep the
-        // exact shape they had before projections (C2's inlining of them is fragile: in about one
-        // JVM in six on an AVX2 machine it boxes the activations' vectors, see issue 14)
-        for (int u = 0; u < h; u++) {
-            int ri = zCol + u * zLd;
-            int rf = zCol + (h + u) * zLd;
-            int rg = zCol + (2 * h + u) * zLd;
-            int ro = zCol + (3 * h + u) * zLd;
-            kernels.sigmoid(z, ri, z, ri, nb, w[bOff + u]);
-            kernels.sigmoid(z, rf, z, rf, nb, w[bOff + h + u]);
-            kernels.tanh(z, rg, z, rg, nb, w[bOff + 2 * h + u]);
-            kernels.sigmoid(z, ro, z, ro, nb, w[bOff + 3 * h + u]);
-            kernels.lstmCell(nb, z, ri, rf, rg, ro, cs, rPrev + u * cLd, cs, rNext + u * cLd, tc, tcCol + u * tcLd,
-                    ms, mCol + u * mLd);
-        }
+        // the cell step, with m's own row distance
+        cell.forward(w, bOff, 0, h, nb, z, zCol, zLd, cs, rPrev, cs, rNext, cLd, tc, tcCol, tcLd, ms, mCol, mLd);
         kernels.gemm(projSize, nb, h, w, projView.offset(), h, 1, ms, mCol, mLd, rs, rNext, cLd, false);
     }
 
@@ -459,7 +450,7 @@ final class ProjectedLstm implements RecurrentLayer {
                 kernels.gemm(nr, fused, cols, z, r0 * cols, cols, 1, xr, 0, fused, grad, weightView.offset() + r0 * fused,
                         fused, true);
                 for (int r = r0; r < r0 + nr; r++) {
-                    grad[biasView.offset() + r] += Lstm.rowSum(z, r * cols, cols);
+                    grad[biasView.offset() + r] += LstmCell.rowSum(z, r * cols, cols);
                 }
             }
             if (s < nProjRows) {

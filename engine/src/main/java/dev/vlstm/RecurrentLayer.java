@@ -1,5 +1,7 @@
 package dev.vlstm;
 
+import dev.vlstm.internal.thread.Workers;
+
 /**
  * What {@link LstmNetwork} needs of one layer-direction: a plain {@link Lstm} (through
  * {@link #of(Lstm)}) or an {@link ProjectedLstm}. The recurrent state is h, of

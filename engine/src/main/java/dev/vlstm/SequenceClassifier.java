@@ -163,6 +163,7 @@ public final class SequenceClassifier implements AutoCloseable {
     private float[] logitsBm;   // [B × C]
     private float[] dLogitsBm;  // [B × C]
     private float[] dLogitsFm;  // [C × B]
+    private float[] hLastFm;    // [H × B]
     private float[] hLastBm;    // [B × H]
     private float[] dhLastFm;   // [H × B]
     private double lastGradientNorm = Double.NaN;
@@ -263,22 +264,15 @@ public final class SequenceClassifier implements AutoCloseable {
         ensureHead(batch);
         params.zeroGradients();
         lstm.forward(x, steps, batch, null, null);
-        head.forwardFeatureMajor(lstm.stateArray(), lstm.finalHiddenOffset(), lstm.stateLd(), batch, logitsFm);
+        lstm.finalHiddenFeatureMajor(hLastFm);
+        head.forwardFeatureMajor(hLastFm, 0, batch, batch, logitsFm);
         transpose(logitsFm, classes, batch, logitsBm);
         float loss = SoftmaxCrossEntropy.lossAndGradient(logitsBm, labels, batch, classes, dLogitsBm);
         if (!Float.isFinite(loss)) {
             return loss;
         }
         transpose(dLogitsBm, batch, classes, dLogitsFm);
-        float[] hs = lstm.stateArray();
-        int off = lstm.finalHiddenOffset();
-        int ld = lstm.stateLd();
-        int h = lstm.hiddenSize();
-        for (int u = 0; u < h; u++) {
-            for (int b = 0; b < batch; b++) {
-                hLastBm[b * h + u] = hs[off + u * ld + b];
-            }
-        }
+        transpose(hLastFm, lstm.hiddenSize(), batch, hLastBm);
         head.backwardFeatureMajor(hLastBm, dLogitsFm, batch, dhLastFm);
         lstm.backwardFeatureMajor(dhLastFm, null);
         return loss;
@@ -327,7 +321,7 @@ public final class SequenceClassifier implements AutoCloseable {
         LstmState state = lstm.newState(batch);
         lstm.infer(x, steps, state, null);
         float[] fm = new float[classes * batch];
-        head.forwardFeatureMajor(state.h, 0, batch, batch, fm);
+        head.forwardFeatureMajor(state.hiddenFeatureMajor(), 0, batch, batch, fm);
         transpose(fm, classes, batch, logits);
     }
 
@@ -358,6 +352,7 @@ public final class SequenceClassifier implements AutoCloseable {
             logitsBm = new float[batch * classes];
             dLogitsBm = new float[batch * classes];
             dLogitsFm = new float[classes * batch];
+            hLastFm = new float[h * batch];
             hLastBm = new float[batch * h];
             dhLastFm = new float[h * batch];
             headBatch = batch;

@@ -140,9 +140,9 @@ class LstmForwardTest {
             float[][] cell = new float[3][];
             for (int threads = 1; threads <= 3; threads++) {
                 try (Lstm l = layer(in, hid, 6, threads)) {
-                    String forced = Lstm.FORCED_SCHEDULE;
+                    String forced = dev.vlstm.internal.lstm.Schedule.forcedName();
                     boolean narrow = l.kernels().vectorBitSize() / 32 > batch;
-                    assertThat(l.splitNarrow(batch, threads)).isEqualTo(threads > 1 && narrow
+                    assertThat((l.schedule(batch, threads, true) == dev.vlstm.internal.lstm.Schedule.NARROW)).isEqualTo(threads > 1 && narrow
                             && (forced.equals("narrow") || forced.equals("auto")
                                 && threads <= Runtime.getRuntime().availableProcessors()));
                     LstmState st = l.newState(batch);

@@ -24,8 +24,8 @@ class LstmGradientTest {
     @org.junit.jupiter.api.Test
     void theLargeShapeUsesTheUnitSplit() {
         try (Lstm l = new Lstm(new ParameterSet(), "", 40, 200, KernelProvider.get(), 2)) {
-            String forced = Lstm.FORCED_SCHEDULE;
-            assertThat(l.splitByUnits(17, 2)).isEqualTo(forced.equals("units")
+            String forced = dev.vlstm.internal.lstm.Schedule.forcedName();
+            assertThat((l.schedule(17, 2, false) == dev.vlstm.internal.lstm.Schedule.UNITS)).isEqualTo(forced.equals("units")
                     || !forced.equals("slices") && Runtime.getRuntime().availableProcessors() >= 2);
         }
     }

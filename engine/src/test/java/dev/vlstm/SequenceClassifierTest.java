@@ -49,8 +49,8 @@ class SequenceClassifierTest {
         float[][] hidden = new float[3][];
         for (int threads = 1; threads <= 3; threads++) {
             try (SequenceClassifier m = SequenceClassifier.builder(in, hid, classes).seed(5).threads(threads).build()) {
-                String forced = Lstm.FORCED_SCHEDULE;
-                assertThat(m.lstm().splitByUnits(batch, threads))
+                String forced = dev.vlstm.internal.lstm.Schedule.forcedName();
+                assertThat((m.lstm().schedule(batch, threads, false) == dev.vlstm.internal.lstm.Schedule.UNITS))
                         .isEqualTo(threads > 1 && (forced.equals("units")
                                 || !forced.equals("slices") && threads <= Runtime.getRuntime().availableProcessors()));
                 for (int i = 0; i < 3; i++) {

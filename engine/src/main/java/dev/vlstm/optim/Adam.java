@@ -1,6 +1,5 @@
 package dev.vlstm.optim;
 
-import dev.vlstm.ParameterSet;
 import dev.vlstm.kernel.KernelProvider;
 import dev.vlstm.kernel.Kernels;
 
@@ -71,7 +70,7 @@ public final class Adam implements Optimizer {
     }
 
     @Override
-    public void step(ParameterSet params) {
+    public void step(Parameters params) {
         float[] p = params.values();
         float[] g = params.gradients();
         if (m.length != p.length) {

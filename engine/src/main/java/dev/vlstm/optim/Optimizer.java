@@ -1,20 +1,19 @@
 package dev.vlstm.optim;
 
-import dev.vlstm.ParameterSet;
 
 /**
- * Updates every parameter of a {@link ParameterSet} from its gradient in one pass over the flat
+ * Updates every parameter of a {@link Parameters} from its gradient in one pass over the flat
  * buffers. Optimizer state (moments) is allocated on the first step and reused.
  */
 public interface Optimizer {
     /**
      * Applies one update: modifies {@code params.values()} (and the optimizer's own state) from
      * {@code params.gradients()}; the gradients are read, not cleared. Implementations call
-     * {@link ParameterSet#markModified()}.
+     * {@link Parameters#markModified()}.
      *
      * @param params the parameters to update
      */
-    void step(ParameterSet params);
+    void step(Parameters params);
 
     /**
      * The learning rate.
@@ -37,7 +36,7 @@ public interface Optimizer {
      * @param maxNorm the largest allowed norm, &gt; 0
      * @return the norm before clipping (NaN or infinite if a gradient is)
      */
-    static double clipGlobalNorm(ParameterSet params, float maxNorm) {
+    static double clipGlobalNorm(Parameters params, float maxNorm) {
         if (!(maxNorm > 0)) {
             throw new IllegalArgumentException("maxNorm must be > 0, was " + maxNorm);
         }

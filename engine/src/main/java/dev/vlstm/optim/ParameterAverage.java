@@ -1,9 +1,8 @@
 package dev.vlstm.optim;
 
-import dev.vlstm.ParameterSet;
 
 /**
- * An exponential moving average of a {@link ParameterSet}'s values over the training steps, to
+ * An exponential moving average of a {@link Parameters}'s values over the training steps, to
  * evaluate and ship instead of the last step's values (Polyak averaging; the same rule as
  * TensorFlow's {@code tf.train.ExponentialMovingAverage} with {@code num_updates}).
  *
@@ -32,7 +31,7 @@ public final class ParameterAverage {
     /** The decay the examples' {@code train} command uses by default. */
     public static final float DEFAULT_DECAY = 0.99f;
 
-    private final ParameterSet params;
+    private final Parameters params;
     private final float decay;
     private final float[] average;
     private long steps;
@@ -45,7 +44,7 @@ public final class ParameterAverage {
      * @param decay  in [0, 1); 0 makes the average follow the values exactly
      * @throws IllegalArgumentException if {@code decay} is outside [0, 1)
      */
-    public ParameterAverage(ParameterSet params, float decay) {
+    public ParameterAverage(Parameters params, float decay) {
         if (params == null) {
             throw new IllegalArgumentException("params must not be null");
         }
@@ -110,7 +109,7 @@ public final class ParameterAverage {
     /**
      * A copy of the average (while swapped in, of the training values that this object holds).
      *
-     * @return flat values, same layout as {@link ParameterSet#values()}
+     * @return flat values, same layout as {@link Parameters#values()}
      */
     public float[] values() {
         return average.clone();
@@ -119,7 +118,7 @@ public final class ParameterAverage {
     /**
      * Copies the average into {@code dst} without changing anything.
      *
-     * @param dst receives {@link ParameterSet#size()} values
+     * @param dst receives {@link Parameters#size()} values
      */
     public void copyTo(float[] dst) {
         if (dst.length != average.length) {
@@ -132,7 +131,7 @@ public final class ParameterAverage {
      * Restores a saved average (not swapped in).
      *
      * @param steps  the update count it was saved at, &ge; 0
-     * @param values the average, {@link ParameterSet#size()} values (read)
+     * @param values the average, {@link Parameters#size()} values (read)
      * @throws IllegalArgumentException if the count is negative, the size differs or a value is
      *                                  not finite
      * @throws IllegalStateException    while the average is swapped in

@@ -1,6 +1,5 @@
 package dev.vlstm.optim;
 
-import dev.vlstm.ParameterSet;
 
 /**
  * Stochastic gradient descent with (heavy-ball) momentum, as PyTorch's {@code torch.optim.SGD}:
@@ -24,7 +23,7 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public void step(ParameterSet params) {
+    public void step(Parameters params) {
         float[] p = params.values();
         float[] g = params.gradients();
         if (u.length != p.length) {

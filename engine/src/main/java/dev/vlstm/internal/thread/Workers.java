@@ -1,4 +1,4 @@
-package dev.vlstm;
+package dev.vlstm.internal.thread;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -10,7 +10,7 @@ import java.util.function.IntConsumer;
  * The caller runs chunk 0 itself; with one chunk nothing is forked. Daemon threads: an
  * application that forgets {@link #close()} still exits.
  */
-final class Workers implements AutoCloseable {
+public final class Workers implements AutoCloseable {
     private final int threads;
     private final ForkJoinPool pool;
     /**
@@ -20,8 +20,14 @@ final class Workers implements AutoCloseable {
      */
     private final java.util.concurrent.locks.ReentrantLock barrierJobs = new java.util.concurrent.locks.ReentrantLock();
 
-    Workers(int threads) {
-        this.threads = Checks.positive("threads", threads);
+    /**
+     * @param threads the threads of the pool, counting the caller's, &gt; 0
+     */
+    public Workers(int threads) {
+        if (threads <= 0) {
+            throw new IllegalArgumentException("threads must be > 0, was " + threads);
+        }
+        this.threads = threads;
         this.pool = threads == 1 ? null : new ForkJoinPool(threads - 1, p -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
             t.setName("vlstm-worker-" + t.getPoolIndex());
@@ -30,12 +36,13 @@ final class Workers implements AutoCloseable {
         }, null, false);
     }
 
-    int threads() {
+    /** @return the threads of the pool, counting the caller's */
+    public int threads() {
         return threads;
     }
 
     /** Runs a call whose parts synchronise at a barrier, one such call per pool at a time. */
-    void exclusively(Runnable call) {
+    public void exclusively(Runnable call) {
         barrierJobs.lock();
         try {
             call.run();
@@ -50,15 +57,15 @@ final class Workers implements AutoCloseable {
      * ({@code reinitialize} is unspecified while the pool may still touch a finished task). The
      * cost is a few small objects per call, not per time step.
      */
-    final class Batch {
+    public final class Batch {
         private final Chunk[] chunks;
 
-        Batch() {
+        public Batch() {
             chunks = new Chunk[threads];
         }
 
         /** Runs {@code body.accept(i)} for i in [0, n), n ≤ threads, and waits for all. */
-        void run(int n, IntConsumer body) {
+        public void run(int n, IntConsumer body) {
             assert n >= 1 && n <= chunks.length;
             if (runInline(n, body)) {
                 return;
@@ -120,7 +127,7 @@ final class Workers implements AutoCloseable {
      * 10–30 µs here, more than the half step it saves). A helper that waited in vain returns its
      * thread to the pool. One owner calls {@link #run} at a time.
      */
-    final class Relay {
+    public final class Relay {
         static final long LINGER_NANOS = 200_000;
         private static final int IDLE = 0;
         private static final int WAITING = 1;
@@ -128,7 +135,7 @@ final class Workers implements AutoCloseable {
 
         private final Helper[] helpers;
 
-        Relay() {
+        public Relay() {
             helpers = new Helper[threads];
             for (int i = 1; i < threads; i++) {
                 helpers[i] = new Helper(i);
@@ -136,7 +143,7 @@ final class Workers implements AutoCloseable {
         }
 
         /** Runs {@code body.accept(i)} for i in [0, n), n ≤ threads, and waits for all. */
-        void run(int n, IntConsumer body) {
+        public void run(int n, IntConsumer body) {
             assert n >= 1 && n <= helpers.length;
             if (runInline(n, body)) {
                 return;
@@ -239,7 +246,7 @@ final class Workers implements AutoCloseable {
      * multiples of {@code align} (except the end); returns the number of chunks and fills
      * {@code bounds[0..n]}.
      */
-    static int split(int total, int parts, int align, int[] bounds) {
+    public static int split(int total, int parts, int align, int[] bounds) {
         int chunk = (total + parts - 1) / parts;
         if (align > 1 && total >= align * parts) {
             chunk = (chunk + align - 1) / align * align;

@@ -1,4 +1,4 @@
-package dev.vlstm;
+package dev.vlstm.internal.lstm;
 
 import dev.vlstm.kernel.Kernels;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.vlstm;
+package dev.vlstm.internal.thread;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.vlstm;
+package dev.vlstm.internal.thread;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
@@ -9,13 +9,14 @@ import java.util.function.IntConsumer;
  * the others arrive within microseconds. If a participant fails it {@link #breakBarrier() breaks} the barrier, and the
  * waiting threads throw instead of waiting forever.
  */
-final class SpinBarrier {
+public final class SpinBarrier {
     private final int parties;
     private final AtomicInteger arrived = new AtomicInteger();
     private volatile int phase;
     private volatile boolean broken;
 
-    SpinBarrier(int parties) {
+    /** @param parties the threads that meet at each {@link #await()} */
+    public SpinBarrier(int parties) {
         this.parties = parties;
     }
 
@@ -24,7 +25,7 @@ final class SpinBarrier {
      * microseconds), then yield, then sleep briefly, so that more waiting threads than cores
      * still let the partner they wait for run.
      */
-    static void pause(int n) {
+    public static void pause(int n) {
         if (n < 20_000) {
             Thread.onSpinWait();
         } else if (n < 21_000) {
@@ -34,17 +35,17 @@ final class SpinBarrier {
         }
     }
 
-    void reset() {
+    public void reset() {
         arrived.set(0);
         broken = false;
     }
 
-    void breakBarrier() {
+    public void breakBarrier() {
         broken = true;
     }
 
     /** Runs one party's part; if it fails, breaks the barrier so its partners do not wait forever. */
-    void run(IntConsumer part, int s) {
+    public void run(IntConsumer part, int s) {
         try {
             part.accept(s);
         } catch (RuntimeException | Error e) {
@@ -53,7 +54,7 @@ final class SpinBarrier {
         }
     }
 
-    void await() {
+    public void await() {
         int p = phase;
         if (arrived.incrementAndGet() == parties) {
             arrived.set(0);

@@ -1,0 +1,152 @@
+package dev.vlstm.internal.lstm;
+
+import dev.vlstm.internal.thread.SpinBarrier;
+import dev.vlstm.internal.thread.Workers;
+import java.util.function.IntConsumer;
+
+/**
+ * One forward call of a layer as the time loop ({@link Recurrence#forwardPart}) reads it: the
+ * buffers of its steps, its schedule with the workers' partition, and the call's arguments. A
+ * training workspace and an inference state each own one, bound once to a pool and a batch size
+ * and reused by every call (the argument fields are cleared after the call).
+ *
+ * <h2>Buffers</h2>
+ * Feature-major: element (row r, step t, sample b) of x, z and tanh(c) is at
+ * {@code r·ld + t·step + b}; h_{t-1} and c_{t-1} at {@code u·ldS + t·step + b}, and h_t, c_t
+ * {@link #next} columns further. Training keeps every step ({@code step = next = B}, block 0 of h
+ * and c holds h0 and c0); inference keeps one ({@code step = next = 0}: h and c are updated in place).
+ */
+final class ForwardJob {
+    final Recurrence layer;
+    /** Whether every step is kept for backward (x transposed ahead, z of every step kept). */
+    final boolean training;
+    final int batch;
+    final float[] xf;
+    final float[] z;
+    final float[] hs;
+    final float[] cs;
+    final float[] tc;
+    final int ldX;
+    final int ldZ;
+    final int ldS;
+    final int ldTc;
+    final int step;
+    final int next;
+
+    // the schedule, bound to a pool
+    Schedule schedule;
+    /** Batch slices (SLICES) or hidden-unit ranges (UNITS) of the workers: part s is [parts[s], parts[s+1]). */
+    final int[] parts = new int[65];
+    /** Workers of the call. */
+    int nParts;
+    SpinBarrier barrier;
+    /** Per-sample scratch, one per part (NARROW shares the first). */
+    float[][] scratch;
+    /** Whether some part takes the per-sample path (reads {@link #panels}), and whether some takes the GEMM path. */
+    boolean perSample;
+    boolean batched;
+    private Workers owner;
+    private Workers.Batch tasks;
+    private Workers.Relay relay;
+    /** Training only: W packed for this schedule's GEMMs, once per call (and W_hᵀ per backward). */
+    PackedWeights trainingPacked;
+
+    // per call
+    PackedWeights packed;
+    float[] panels;
+    float[] x;
+    int steps;
+    float[] hiddenOut;
+    boolean hasH0;
+
+    private final IntConsumer body = s -> layer().forwardPart(this, s);
+    private final IntConsumer guarded = s -> barrier.run(body, s);
+    private final Runnable withBarrier = this::runWithBarrier;
+
+    ForwardJob(Recurrence layer, boolean training, int batch, float[] xf, int ldX, float[] z, int ldZ,
+               float[] hs, float[] cs, int ldS, float[] tc, int ldTc, int step) {
+        this.layer = layer;
+        this.training = training;
+        this.batch = batch;
+        this.xf = xf;
+        this.ldX = ldX;
+        this.z = z;
+        this.ldZ = ldZ;
+        this.hs = hs;
+        this.cs = cs;
+        this.ldS = ldS;
+        this.tc = tc;
+        this.ldTc = ldTc;
+        this.step = step;
+        this.next = step;
+    }
+
+    private Recurrence layer() {
+        return layer;
+    }
+
+    /** The pool this job is bound to. */
+    Workers owner() {
+        return owner;
+    }
+
+    /** Binds the job to the layer's current pool: schedule, partition, barrier, scratch. */
+    void bind() {
+        Workers w = layer.workers();
+        owner = w;
+        int t = Math.min(w.threads(), 64);
+        int h = layer.hiddenSize();
+        schedule = layer.schedule(batch, w.threads(), !training);
+        switch (schedule) {
+            case UNITS:
+                nParts = Workers.split(h, t, 4, parts);
+                break;
+            case NARROW:
+                nParts = Math.min(t, Math.max(1, 4 * h / dev.vlstm.kernel.Kernels.PANEL));
+                break;
+            default:
+                nParts = Workers.split(batch, t, 16, parts);
+                break;
+        }
+        perSample = schedule == Schedule.NARROW;
+        batched = schedule == Schedule.UNITS;
+        if (schedule == Schedule.SLICES) {
+            for (int s = 0; s < nParts; s++) {
+                boolean narrow = parts[s + 1] - parts[s] < layer.narrowBelow();
+                perSample |= narrow;
+                batched |= !narrow;
+            }
+        }
+        barrier = new SpinBarrier(nParts);
+        tasks = w.new Batch();
+        relay = w.new Relay();
+        scratch = new float[perSample ? nParts : 0][layer.cell().narrowScratch()];
+        trainingPacked = training ? layer.packedFor(schedule == Schedule.UNITS ? parts : null, nParts) : null;
+    }
+
+    /** Runs the call under its schedule (binds again first if the layer's pool changed). */
+    void run() {
+        if (schedule == Schedule.SLICES) {
+            tasks.run(nParts, body);
+        } else {
+            owner.exclusively(withBarrier);
+        }
+    }
+
+    private void runWithBarrier() {
+        barrier.reset();
+        if (schedule == Schedule.NARROW) {
+            relay.run(nParts, guarded);
+        } else {
+            tasks.run(nParts, guarded);
+        }
+    }
+
+    /** Clears the call's arguments (the job holds no caller array between calls). */
+    void clear() {
+        x = null;
+        hiddenOut = null;
+        packed = null;
+        panels = null;
+    }
+}

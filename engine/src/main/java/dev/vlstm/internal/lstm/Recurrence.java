@@ -1,0 +1,292 @@
+package dev.vlstm.internal.lstm;
+
+import dev.vlstm.internal.thread.SpinBarrier;
+import dev.vlstm.internal.thread.Workers;
+import dev.vlstm.kernel.Kernels;
+import dev.vlstm.optim.Parameters;
+
+/**
+ * One LSTM layer's recurrence: the forward time loop, run under a {@link Schedule} by each worker of
+ * a call, for training ({@link TrainingWorkspace}) and inference ({@link InferenceState}) alike. Its
+ * adjoint, the BPTT loop, is {@link Bptt}. The public façade is {@code dev.vlstm.Lstm}.
+ *
+ * <p>Each step of the loop: x_t to feature-major (inference; training transposes every step
+ * ahead), {@code z = W·[x_t ; h_{t-1}]} as one packed GEMM (under a unit split: one per gate over
+ * the worker's rows), then {@link LstmCell#forward}. Batches narrower than a vector take the
+ * per-sample variant instead ({@link #perSampleSteps}).
+ */
+public final class Recurrence {
+    private final Kernels kernels;
+    private final int in;
+    private final int h;
+    private final int fused;
+    private final LstmCell cell;
+    final LayerWeights weights;
+    /** Batch slices narrower than this take the per-sample path over W in row panels. */
+    private final int narrowBelow;
+    private volatile Workers workers;
+
+    /**
+     * @param params  the parameter set holding W and b
+     * @param wOff    W's offset in it
+     * @param bOff    b's offset in it
+     * @param kernels the kernels to compute with
+     * @param in      I
+     * @param h       H
+     * @param workers the pool to run on
+     */
+    public Recurrence(Parameters params, int wOff, int bOff, Kernels kernels, int in, int h, Workers workers) {
+        this.kernels = kernels;
+        this.in = in;
+        this.h = h;
+        this.fused = in + h;
+        this.cell = new LstmCell(kernels, in, h);
+        this.weights = new LayerWeights(params, wOff, bOff, kernels, in, h);
+        this.narrowBelow = Math.max(1, kernels.vectorBitSize() / 32);
+        this.workers = workers;
+    }
+
+    /** @return the pool calls run on */
+    public Workers workers() {
+        return workers;
+    }
+
+    /** Runs later calls on {@code w} (workspaces and states bind to it at their next call). */
+    public void useWorkers(Workers w) {
+        this.workers = w;
+    }
+
+    int inputSize() {
+        return in;
+    }
+
+    int hiddenSize() {
+        return h;
+    }
+
+    Kernels kernels() {
+        return kernels;
+    }
+
+    LstmCell cell() {
+        return cell;
+    }
+
+    int narrowBelow() {
+        return narrowBelow;
+    }
+
+    /**
+     * The schedule of a call over {@code batch} samples with {@code threads} workers (see
+     * {@link Schedule#choose}).
+     */
+    public Schedule schedule(int batch, int threads, boolean inference) {
+        return Schedule.choose(batch, threads, inference, h, fused, narrowBelow);
+    }
+
+    PackedWeights packedFor(int[] units, int nUnits) {
+        return new PackedWeights(kernels, in, h, units, nUnits);
+    }
+
+    /** A training workspace for (T, B), sized once (see {@link TrainingWorkspace}). */
+    public TrainingWorkspace training(int steps, int batch) {
+        return new TrainingWorkspace(this, steps, batch);
+    }
+
+    /** A zero inference state for B sequences. */
+    public InferenceState newState(int batch) {
+        return new InferenceState(this, batch);
+    }
+
+    /**
+     * Advances {@code st} over {@code steps} steps of x {@code [T][B][I]}; writes every step's h to
+     * hiddenOut {@code [T][B][H]} unless it is null. Arguments are checked by the façade.
+     */
+    public void infer(InferenceState st, float[] x, int steps, float[] hiddenOut) {
+        ForwardJob j = st.job;
+        if (j.owner() != workers) {
+            j.bind();   // the layer's pool changed
+        }
+        j.x = x;
+        j.steps = steps;
+        j.hiddenOut = hiddenOut;
+        j.hasH0 = !st.zero;
+        j.packed = j.batched ? weights.inference(j.schedule == Schedule.UNITS ? j.parts : null, j.nParts) : null;
+        j.panels = j.perSample ? weights.panels() : null;
+        try {
+            j.run();
+            st.zero = false;
+        } finally {
+            j.clear();
+        }
+    }
+
+    /** Training forward of one call (the workspace's job, arguments set). */
+    void forward(ForwardJob j) {
+        j.trainingPacked.packForward(weights.params.values(), weights.wOff, weights.params.version());
+        j.packed = j.trainingPacked;
+        j.panels = j.perSample ? weights.panels() : null;
+        try {
+            j.run();
+        } finally {
+            j.clear();
+        }
+    }
+
+    /**
+     * Worker s of a forward call: the training prologue (every step of x to feature-major; under
+     * a unit split also the input projection of all steps as one GEMM per gate), then the time
+     * loop of its part.
+     */
+    void forwardPart(ForwardJob j, int s) {
+        boolean units = j.schedule == Schedule.UNITS;
+        if (j.training) {
+            if (units) {
+                // this worker transposes its share of the steps, for all samples
+                for (int t = j.steps * s / j.nParts; t < j.steps * (s + 1) / j.nParts; t++) {
+                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, 0, j.batch, j.xf, t * j.step, j.ldX);
+                }
+                j.barrier.await();
+                int u0 = j.parts[s];
+                int cols = j.steps * j.batch;
+                for (int q = 0; q < 4; q++) {
+                    int row = q * h + u0;
+                    kernels.gemmPacked(j.parts[s + 1] - u0, cols, in, j.packed.forward, j.packed.forwardOffset(s, q), fused,
+                            j.xf, 0, j.ldX, j.z, row * j.ldZ, j.ldZ, false);
+                }
+            } else {
+                for (int t = 0; t < j.steps; t++) {
+                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, t * j.step, j.ldX);
+                }
+            }
+        }
+        if (j.schedule == Schedule.NARROW || (!units && j.parts[s + 1] - j.parts[s] < narrowBelow)) {
+            perSampleSteps(j, s);
+        } else {
+            batchedSteps(j, s);
+        }
+    }
+
+    /** The time loop of worker s over GEMMs: its batch slice (SLICES) or its hidden units (UNITS). */
+    private void batchedSteps(ForwardJob j, int s) {
+        final boolean units = j.schedule == Schedule.UNITS;
+        final int batch = j.batch;
+        final int u0 = units ? j.parts[s] : 0;
+        final int u1 = units ? j.parts[s + 1] : h;
+        final int b0 = units ? 0 : j.parts[s];
+        final int b1 = units ? batch : j.parts[s + 1];
+        final int nu = u1 - u0;
+        final int nb = b1 - b0;
+        // the columns of x_t this worker transposes (inference): its slice, or its share of the batch
+        final int c0 = units ? batch * s / j.nParts : b0;
+        final int c1 = units ? batch * (s + 1) / j.nParts : b1;
+        final float[] w = weights.params.values();
+        final int bOff = weights.bOff;
+        final PackedWeights pw = j.packed;
+        final float[] wp = pw.forward;
+        final SpinBarrier barrier = j.barrier;
+        for (int t = 0; t < j.steps; t++) {
+            final int col = t * j.step;
+            final int hPrev = col;
+            final int hNext = col + j.next;
+            final boolean useH = t > 0 || j.hasH0;
+            if (!j.training) {
+                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, j.xf, col, j.ldX);
+                if (units) {
+                    barrier.await();   // x_t transposed
+                }
+            }
+            if (units) {
+                for (int q = 0; q < 4; q++) {
+                    int zRow = (q * h + u0) * j.ldZ + col;
+                    if (j.training) {
+                        // the input projection is in z already: add the recurrent part
+                        if (useH) {
+                            kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(pw.forwardOffset(s, q)), fused,
+                                    j.hs, hPrev, j.ldS, j.z, zRow, j.ldZ, true);
+                        }
+                    } else {
+                        kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, j.xf, col, j.ldX,
+                                useH ? h : 0, j.hs, hPrev, j.ldS, j.z, zRow, j.ldZ, false);
+                    }
+                }
+                if (j.next == 0) {
+                    barrier.await();   // h is updated in place: everyone has read h_{t-1}
+                }
+            } else {
+                // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
+                kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, j.xf, col + b0, j.ldX, useH ? h : 0,
+                        j.hs, hPrev + b0, j.ldS, j.z, col + b0, j.ldZ, false);
+            }
+            cell.forward(w, bOff, u0, u1, nb, j.z, col + b0, j.ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, j.ldS,
+                    j.tc, col + b0, j.ldTc, j.hs, hNext + b0, j.ldS);
+            if (j.hiddenOut != null) {
+                copyHidden(j, t, u0, u1, b0, b1, hNext);
+            }
+            if (units) {
+                barrier.await();   // h_t complete before any worker reads it
+            }
+        }
+    }
+
+    /**
+     * The per-sample time loop ({@link LstmCell#narrowGates}, {@link LstmCell#narrowUnits}) of worker
+     * s: its batch slice under SLICES; under NARROW all samples, with this worker's share of the
+     * gate-row panels and then of the units, two barriers per sample and step.
+     */
+    private void perSampleSteps(ForwardJob j, int s) {
+        final boolean split = j.schedule == Schedule.NARROW;
+        final int n = j.nParts;
+        final int g = 4 * h;
+        final int pw = Kernels.PANEL;
+        final int panels = (g + pw - 1) / pw;
+        final int r0 = split ? panels * s / n * pw : 0;
+        final int nr = split ? Math.min(g, panels * (s + 1) / n * pw) - r0 : g;
+        final int u0 = split ? h * s / n : 0;
+        final int u1 = split ? h * (s + 1) / n : h;
+        final int sb0 = split ? 0 : j.parts[s];
+        final int sb1 = split ? j.batch : j.parts[s + 1];
+        final int batch = j.batch;
+        final float[] sc = j.scratch[split ? 0 : s];
+        final float[] wt = j.panels;
+        final float[] w = weights.params.values();
+        final int bOff = weights.bOff;
+        final SpinBarrier barrier = j.barrier;
+        for (int t = 0; t < j.steps; t++) {
+            final boolean useH = t > 0 || j.hasH0;
+            for (int b = sb0; b < sb1; b++) {
+                int col = t * j.step + b;
+                int hNext = col + j.next;
+                if (nr > 0) {
+                    cell.narrowGates(wt, r0, nr, j.x, (t * batch + b) * in, 1, useH, j.hs, col, j.ldS, sc);
+                }
+                if (split) {
+                    barrier.await();   // all gate rows of this sample, and every read of h_{t-1}, done
+                }
+                cell.narrowUnits(w, bOff, u0, u1, j.cs, col, j.ldS, j.cs, hNext, j.ldS, j.tc, col, j.ldTc,
+                        j.hs, hNext, j.ldS, sc);
+                if (j.training) {
+                    for (int r = 0; r < g; r++) {
+                        j.z[col + r * j.ldZ] = sc[r];
+                    }
+                }
+                if (j.hiddenOut != null) {
+                    copyHidden(j, t, u0, u1, b, b + 1, hNext - b);
+                }
+                if (split) {
+                    barrier.await();   // h_t of this sample complete
+                }
+            }
+        }
+    }
+
+    /** h_t of units [u0, u1) × samples [b0, b1) (state column block at hBlock) into hiddenOut [T][B][H]. */
+    private void copyHidden(ForwardJob j, int t, int u0, int u1, int b0, int b1, int hBlock) {
+        for (int b = b0; b < b1; b++) {
+            int dst = (t * j.batch + b) * h;
+            for (int u = u0; u < u1; u++) {
+                j.hiddenOut[dst + u] = j.hs[u * j.ldS + hBlock + b];
+            }
+        }
+    }
+}
