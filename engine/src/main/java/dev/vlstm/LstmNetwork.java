@@ -1,5 +1,6 @@
 package dev.vlstm;
 
+import dev.vlstm.internal.Memory;
 import dev.vlstm.internal.thread.Workers;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.ModelFormat;
@@ -304,7 +305,10 @@ public final class LstmNetwork implements AutoCloseable {
     private final SplittableRandom dropoutRng;
     /** The one pool all layers run on (they run one after another); see {@link Lstm#useWorkers}. */
     private Workers workers;
-    private Work work;
+    /** Checks and layouts of the network's arrays. */
+    private final NetworkShape shape;
+    /** Training: workspace, forward and backward over the layers. */
+    private final NetworkTraining training;
 
     private LstmNetwork(Config config, Kernels kernels, int threads, long seed) {
         this.config = config;
@@ -332,14 +336,11 @@ public final class LstmNetwork implements AutoCloseable {
             }
         }
         dropoutRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        h0Name = hName("h0");
-        hNName = hName("hN");
-        dhNName = hName("dhN");
-        dh0Name = hName("dh0");
-        finalHiddenName = hName("final hidden");
+        shape = new NetworkShape(config);
+        training = new NetworkTraining(shape, cells, dropoutRng);
     }
 
-    private static String prefix(int l, int d) {
+    static String prefix(int l, int d) {
         return "l" + l + (d == 1 ? "_reverse" : "") + ".";
     }
 
@@ -377,7 +378,7 @@ public final class LstmNetwork implements AutoCloseable {
         return lstms[layer * directions + (reverse ? 1 : 0)];
     }
 
-    private void checkLayer(int layer, boolean reverse) {
+    void checkLayer(int layer, boolean reverse) {
         if (layer < 0 || layer >= config.layers()) {
             throw new IllegalArgumentException("layer must be in [0, " + config.layers() + "), was " + layer);
         }
@@ -414,216 +415,8 @@ public final class LstmNetwork implements AutoCloseable {
     }
 
     // =====================================================================================
-    // Argument checks and layout helpers
+    // Training (NetworkTraining)
     // =====================================================================================
-
-    private int[] checkLengths(int[] lengths, int steps, int batch) {
-        int[] n = new int[batch];
-        if (lengths == null) {
-            Arrays.fill(n, steps);
-            return n;
-        }
-        if (lengths.length != batch) {
-            throw new IllegalArgumentException("lengths: expected " + batch + " values (one per sample), was "
-                    + lengths.length);
-        }
-        for (int b = 0; b < batch; b++) {
-            if (lengths[b] < 1 || lengths[b] > steps) {
-                throw new IllegalArgumentException("lengths[" + b + "] must be in [1, T=" + steps + "], was " + lengths[b]);
-            }
-            n[b] = lengths[b];
-        }
-        return n;
-    }
-
-    private void checkInputs(float[] x, int steps, int batch, float[] h0, float[] c0) {
-        Checks.positive("sequence length T", steps);
-        Checks.positive("batch size B", batch);
-        sequence("x", x, steps, batch, config.inputSize(), "I");
-        // sizes computed only for the states given (Checks.product's varargs array is an allocation per call)
-        if (h0 != null) {
-            Checks.length(h0Name, h0, Checks.product("states [L·D][B][S]", cells.length, batch, config.stateSize()));
-        }
-        if (c0 != null) {
-            Checks.length("c0 [L·D][B][H]", c0, Checks.product("states [L·D][B][H]", cells.length, batch,
-                    config.hiddenSize()));
-        }
-    }
-
-    /** The name and shape of a hidden-state array in messages: {@code [L·D][B][H]}, or {@code [L·D][B][P]}. */
-    private String hName(String name) {
-        return name + (config.projSize() > 0 ? " [L·D][B][P]" : " [L·D][B][H]");
-    }
-
-    // built once: the checks of every call must not allocate
-    private final String h0Name;
-    private final String hNName;
-    private final String dhNName;
-    private final String dh0Name;
-    private final String finalHiddenName;
-
-    private void sequence(String name, float[] a, int steps, int batch, int f, String fname) {
-        if (config.batchFirst()) {
-            Checks.sequence(name + " (batch-first: [B][T][" + fname + "], shown as [T][B][" + fname + "])", a, steps, batch,
-                    f, fname);
-        } else {
-            Checks.sequence(name, a, steps, batch, f, fname);
-        }
-    }
-
-    /**
-     * Time-major copy of a user array, zero at padded steps: dst (t, b) = src (t, b) for t &lt; n[b].
-     */
-    private void toTimeMajor(float[] src, int steps, int batch, int f, int[] n, float[] dst) {
-        boolean bf = config.batchFirst();
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                int d = (t * batch + b) * f;
-                if (t < n[b]) {
-                    int s = bf ? (b * steps + t) * f : d;
-                    System.arraycopy(src, s, dst, d, f);
-                } else {
-                    Arrays.fill(dst, d, d + f, 0f);
-                }
-            }
-        }
-    }
-
-    /** The inverse of {@link #toTimeMajor} (padded steps are copied as they are, i.e. zero). */
-    private void fromTimeMajor(float[] src, int steps, int batch, int f, float[] dst) {
-        if (!config.batchFirst()) {
-            System.arraycopy(src, 0, dst, 0, steps * batch * f);
-            return;
-        }
-        for (int t = 0; t < steps; t++) {
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(src, (t * batch + b) * f, dst, (b * steps + t) * f, f);
-            }
-        }
-    }
-
-    /** dst (t, b) = src (n[b]-1-t, b) for t &lt; n[b], zero after: each sample's prefix reversed. */
-    static void reverse(float[] src, int steps, int batch, int f, int[] n, float[] dst) {
-        for (int b = 0; b < batch; b++) {
-            int len = n[b];
-            for (int t = 0; t < steps; t++) {
-                int d = (t * batch + b) * f;
-                if (t < len) {
-                    System.arraycopy(src, ((len - 1 - t) * batch + b) * f, dst, d, f);
-                } else {
-                    Arrays.fill(dst, d, d + f, 0f);
-                }
-            }
-        }
-    }
-
-    /**
-     * Merges direction d's hidden outputs hs {@code [T][B][S]} (in its own time order) into out
-     * {@code [T][B][O]}; padded steps of out become zero.
-     */
-    private void mergeInto(float[] hs, int d, int steps, int batch, int[] n, float[] out) {
-        int h = config.stateSize();
-        int o = config.outputSize();
-        boolean sum = directions == 2 && config.merge() == Merge.SUM;
-        for (int b = 0; b < batch; b++) {
-            int len = n[b];
-            for (int t = 0; t < steps; t++) {
-                int dst = (t * batch + b) * o + (sum ? 0 : d * h);
-                if (t >= len) {
-                    Arrays.fill(out, dst, dst + h, 0f);
-                    continue;
-                }
-                int ts = d == 0 ? t : len - 1 - t;
-                int src = (ts * batch + b) * h;
-                if (sum && d == 1) {
-                    for (int u = 0; u < h; u++) {
-                        out[dst + u] += hs[src + u];
-                    }
-                } else {
-                    System.arraycopy(hs, src, out, dst, h);
-                }
-            }
-        }
-    }
-
-    private static float[] slot(float[] states, int slot, int bh, float[] buf) {
-        if (states == null) {
-            return null;
-        }
-        System.arraycopy(states, slot * bh, buf, 0, bh);
-        return buf;
-    }
-
-    // =====================================================================================
-    // Training
-    // =====================================================================================
-
-    /** Training buffers for one (T, B). */
-    private final class Work {
-        final int steps;
-        final int batch;
-        int[] n;
-        final float[][] in;     // [L][T·B·I_l] time-major inputs of each layer (after dropout)
-        final float[][] out;    // [L][T·B·O] merged outputs (before dropout)
-        final float[][] mask;   // [L-1][T·B·O] dropout multipliers, or null
-        final float[] hs;       // [T·B·S]      one direction's outputs (S = H, or P with a projection)
-        final float[][] rev;    // [2][T·B·F]: reversed inputs of layer 0 (F = I) and of later layers (F = O)
-        final float[] dy;       // [T·B·O]      dL/d merged output of the current layer
-        final float[] dHid;     // [T·B·S]
-        final float[] dCel;     // [T·B·H]
-        final float[][] dIn;    // [2][T·B·F]   dL/d layer input (summed over directions)
-        final float[][] dDir;   // [2][T·B·F]   one direction's share
-        final float[] hN;       // [L·D][B][S]
-        final float[] cN;       // [L·D][B][H]
-        final float[] s0;       // [B·S]
-        final float[] s1;       // [B·H]
-        boolean forwardDone;
-
-        Work(int steps, int batch) {
-            this.steps = steps;
-            this.batch = batch;
-            int nl = config.layers();
-            int o = config.outputSize();
-            int h = config.hiddenSize();
-            int sz = config.stateSize();
-            int maxF = Math.max(config.inputSize(), o);
-            long tbl = (long) steps * batch;
-            long fl = Math.max(maxF, h);
-            // inputs, outputs, masks, reversed inputs and gradients of inputs/outputs, per T·B column
-            long bytes = 4 * tbl * ((long) config.inputSize() * 4 + (long) o * (3L * nl + 2) + 3L * h)
-                    + 16L * cells.length * batch * h;
-            MemoryBudget.require("LSTM network workspace for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
-                    + ", H=" + h + ", " + nl + " layer(s)", bytes, tbl * fl);
-            int tb = (int) tbl;
-            try {
-                in = new float[nl][];
-                out = new float[nl][];
-                mask = new float[Math.max(0, nl - 1)][];
-                for (int l = 0; l < nl; l++) {
-                    in[l] = new float[tb * config.layerInput(l)];
-                    out[l] = new float[tb * o];
-                    if (l < nl - 1 && config.dropout() > 0f) {
-                        mask[l] = new float[tb * o];
-                    }
-                }
-                hs = new float[tb * sz];
-                int other = nl > 1 ? tb * o : 0;
-                rev = new float[][] {new float[directions == 2 ? tb * config.inputSize() : 0],
-                        new float[directions == 2 ? other : 0]};
-                dy = new float[tb * o];
-                dHid = new float[tb * sz];
-                dCel = new float[tb * h];
-                dIn = new float[][] {new float[tb * config.inputSize()], new float[other]};
-                dDir = new float[][] {new float[tb * config.inputSize()], new float[other]};
-                hN = new float[Checks.product("states [L·D][B][S]", cells.length, batch, sz)];
-                cN = new float[Checks.product("states [L·D][B][H]", cells.length, batch, h)];
-                s0 = new float[batch * sz];
-                s1 = new float[batch * h];
-            } catch (OutOfMemoryError e) {
-                throw MemoryBudget.outOfMemory("LSTM network workspace for T=" + steps + ", B=" + batch, bytes);
-            }
-        }
-    }
 
     /**
      * Training forward pass: applies dropout between layers (when configured) and keeps what
@@ -639,61 +432,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @throws IllegalArgumentException for wrong lengths or shapes
      */
     public void forward(float[] x, int steps, int batch, int[] lengths, float[] h0, float[] c0) {
-        checkInputs(x, steps, batch, h0, c0);
-        int[] n = checkLengths(lengths, steps, batch);
-        Work w = work;
-        if (w == null || w.steps != steps || w.batch != batch) {
-            work = null;
-            w = new Work(steps, batch);
-            work = w;
-        }
-        w.forwardDone = false;
-        w.n = n;
-        int h = config.hiddenSize();
-        int sz = config.stateSize();
-        toTimeMajor(x, steps, batch, config.inputSize(), n, w.in[0]);
-        for (int l = 0; l < config.layers(); l++) {
-            int f = config.layerInput(l);
-            for (int d = 0; d < directions; d++) {
-                int slot = l * directions + d;
-                float[] input = w.in[l];
-                if (d == 1) {
-                    input = w.rev[l == 0 ? 0 : 1];
-                    reverse(w.in[l], steps, batch, f, n, input);
-                }
-                RecurrentLayer cell = cells[slot];
-                cell.forward(input, steps, batch, slot(h0, slot, batch * sz, w.s0), slot(c0, slot, batch * h, w.s1));
-                cell.outputs(w.hs);
-                for (int b = 0; b < batch; b++) {
-                    cell.stateAt(n[b] - 1, b, w.hN, (slot * batch + b) * sz, w.cN, (slot * batch + b) * h);
-                }
-                mergeInto(w.hs, d, steps, batch, n, w.out[l]);
-            }
-            if (l + 1 < config.layers()) {
-                float[] next = w.in[l + 1];
-                float[] m = w.mask[l];
-                float[] o = w.out[l];
-                if (m == null) {
-                    System.arraycopy(o, 0, next, 0, o.length);
-                } else {
-                    float keep = 1f - config.dropout();
-                    float scale = 1f / keep;
-                    for (int i = 0; i < m.length; i++) {
-                        m[i] = dropoutRng.nextDouble() < keep ? scale : 0f;
-                        next[i] = o[i] * m[i];
-                    }
-                }
-            }
-        }
-        w.forwardDone = true;
-    }
-
-    private Work requireForward() {
-        Work w = work;
-        if (w == null || !w.forwardDone) {
-            throw new IllegalStateException("no forward pass to read or differentiate; call forward(...) first");
-        }
-        return w;
+        training.forward(x, steps, batch, lengths, h0, c0);
     }
 
     /**
@@ -702,9 +441,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @param dst {@code [T][B][O]} or {@code [B][T][O]} (overwritten)
      */
     public void output(float[] dst) {
-        Work w = requireForward();
-        sequence("output", dst, w.steps, w.batch, outputSize(), "O");
-        fromTimeMajor(w.out[config.layers() - 1], w.steps, w.batch, outputSize(), dst);
+        training.output(dst);
     }
 
     /**
@@ -713,13 +450,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @param dst {@code [B][O]} (overwritten)
      */
     public void lastOutput(float[] dst) {
-        Work w = requireForward();
-        int o = outputSize();
-        Checks.length("last output [B][O]", dst, w.batch * o);
-        float[] out = w.out[config.layers() - 1];
-        for (int b = 0; b < w.batch; b++) {
-            System.arraycopy(out, ((w.n[b] - 1) * w.batch + b) * o, dst, b * o, o);
-        }
+        training.lastOutput(dst);
     }
 
     /**
@@ -728,9 +459,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @param dst {@code [L·D][B][S]} (S = H, or P with a projection) (overwritten)
      */
     public void finalHidden(float[] dst) {
-        Work w = requireForward();
-        Checks.length(finalHiddenName, dst, w.hN.length);
-        System.arraycopy(w.hN, 0, dst, 0, dst.length);
+        training.finalHidden(dst);
     }
 
     /**
@@ -739,9 +468,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @param dst {@code [L·D][B][H]} (overwritten)
      */
     public void finalCell(float[] dst) {
-        Work w = requireForward();
-        Checks.length("final cell [L·D][B][H]", dst, w.cN.length);
-        System.arraycopy(w.cN, 0, dst, 0, dst.length);
+        training.finalCell(dst);
     }
 
     /**
@@ -760,118 +487,12 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public void backward(float[] dOutput, float[] dLastOutput, float[] dhN, float[] dcN, float[] dx, float[] dh0,
                          float[] dc0) {
-        Work w = requireForward();
-        final int steps = w.steps;
-        final int batch = w.batch;
-        final int[] n = w.n;
-        final int h = config.hiddenSize();
-        final int sz = config.stateSize();
-        final int o = outputSize();
-        final int bh = batch * h;
-        final int bs = batch * sz;
-        if (dOutput != null) {
-            sequence("dOutput", dOutput, steps, batch, o, "O");
-        }
-        Checks.lengthOrNull("dLastOutput [B][O]", dLastOutput, batch * o);
-        Checks.lengthOrNull(dhNName, dhN, w.hN.length);
-        Checks.lengthOrNull("dcN [L·D][B][H]", dcN, w.cN.length);
-        if (dx != null) {
-            sequence("dx", dx, steps, batch, config.inputSize(), "I");
-        }
-        Checks.lengthOrNull(dh0Name, dh0, w.hN.length);
-        Checks.lengthOrNull("dc0 [L·D][B][H]", dc0, w.cN.length);
-        w.forwardDone = false;
-        // dY: gradient with respect to the current layer's merged output, time-major
-        float[] dy = w.dy;
-        if (dOutput != null) {
-            toTimeMajor(dOutput, steps, batch, o, n, dy);
-        } else {
-            Arrays.fill(dy, 0f);
-        }
-        if (dLastOutput != null) {
-            for (int b = 0; b < batch; b++) {
-                int dst = ((n[b] - 1) * batch + b) * o;
-                for (int k = 0; k < o; k++) {
-                    dy[dst + k] += dLastOutput[b * o + k];
-                }
-            }
-        }
-        float[] dHid = w.dHid;
-        float[] dCel = w.dCel;
-        float[] s0 = w.s0;
-        float[] s1 = w.s1;
-        boolean sum = directions == 2 && config.merge() == Merge.SUM;
-        for (int l = config.layers() - 1; l >= 0; l--) {
-            int f = config.layerInput(l);
-            boolean needDx = l > 0 || dx != null;
-            float[] dIn = needDx ? w.dIn[l == 0 ? 0 : 1] : null;
-            float[] dDir = needDx ? w.dDir[l == 0 ? 0 : 1] : null;
-            if (needDx) {
-                Arrays.fill(dIn, 0f);
-            }
-            for (int d = 0; d < directions; d++) {
-                int slot = l * directions + d;
-                Arrays.fill(dHid, 0f);
-                Arrays.fill(dCel, 0f);
-                for (int b = 0; b < batch; b++) {
-                    int len = n[b];
-                    for (int t = 0; t < len; t++) {
-                        int ts = d == 0 ? t : len - 1 - t;
-                        System.arraycopy(dy, (t * batch + b) * o + (sum ? 0 : d * sz), dHid, (ts * batch + b) * sz, sz);
-                    }
-                    if (dhN != null) {
-                        int end = ((len - 1) * batch + b) * sz;
-                        int src = (slot * batch + b) * sz;
-                        for (int u = 0; u < sz; u++) {
-                            dHid[end + u] += dhN[src + u];
-                        }
-                    }
-                    if (dcN != null) {
-                        System.arraycopy(dcN, (slot * batch + b) * h, dCel, ((len - 1) * batch + b) * h, h);
-                    }
-                }
-                cells[slot].backwardSteps(dHid, dCel, dDir, dh0 == null ? null : s0, dc0 == null ? null : s1);
-                if (dh0 != null) {
-                    System.arraycopy(s0, 0, dh0, slot * bs, bs);
-                }
-                if (dc0 != null) {
-                    System.arraycopy(s1, 0, dc0, slot * bh, bh);
-                }
-                if (needDx) {
-                    for (int b = 0; b < batch; b++) {
-                        int len = n[b];
-                        for (int t = 0; t < len; t++) {
-                            int ts = d == 0 ? t : len - 1 - t;
-                            int dst = (t * batch + b) * f;
-                            int srcI = (ts * batch + b) * f;
-                            for (int k = 0; k < f; k++) {
-                                dIn[dst + k] += dDir[srcI + k];
-                            }
-                        }
-                    }
-                }
-            }
-            if (l > 0) {
-                float[] m = w.mask[l - 1];
-                for (int i = 0; i < dy.length; i++) {
-                    dy[i] = m == null ? dIn[i] : dIn[i] * m[i];
-                }
-            } else if (dx != null) {
-                fromTimeMajor(dIn, steps, batch, f, dx);
-            }
-        }
+        training.backward(dOutput, dLastOutput, dhN, dcN, dx, dh0, dc0);
     }
 
     /** The dropout multipliers between layer l and l+1 of the last forward (tests). */
     float[] dropoutMask(int l) {
-        return requireForwardForMask().mask[l];
-    }
-
-    private Work requireForwardForMask() {
-        if (work == null) {
-            throw new IllegalStateException("no forward pass");
-        }
-        return work;
+        return training.dropoutMask(l);
     }
 
     // =====================================================================================
@@ -897,20 +518,20 @@ public final class LstmNetwork implements AutoCloseable {
      */
     public void infer(float[] x, int steps, int batch, int[] lengths, float[] h0, float[] c0, float[] output,
                       float[] hN, float[] cN) {
-        checkInputs(x, steps, batch, h0, c0);
-        int[] n = checkLengths(lengths, steps, batch);
+        shape.checkInputs(x, steps, batch, h0, c0);
+        int[] n = shape.checkLengths(lengths, steps, batch);
         int h = config.hiddenSize();
         int sz = config.stateSize();
         int o = outputSize();
         int bh = batch * h;
         int bs = batch * sz;
         if (output != null) {
-            sequence("output", output, steps, batch, o, "O");
+            shape.sequence("output", output, steps, batch, o, "O");
         }
-        Checks.lengthOrNull(hNName, hN, cells.length * bs);
+        Checks.lengthOrNull(shape.hNName, hN, cells.length * bs);
         Checks.lengthOrNull("cN [L·D][B][H]", cN, cells.length * bh);
         long tbl = (long) steps * batch;
-        MemoryBudget.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
+        Memory.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
                 + ", H=" + h, 4 * tbl * ((long) config.inputSize() * 3 + 3L * o + h),
                 tbl * Math.max(Math.max(config.inputSize(), o), h));
         int tb = (int) tbl;
@@ -924,7 +545,7 @@ public final class LstmNetwork implements AutoCloseable {
         float[] in = x;
         if (config.batchFirst() || lengths != null) {
             in = new float[Checks.product("input", tb, config.inputSize())];
-            toTimeMajor(x, steps, batch, config.inputSize(), n, in);
+            shape.toTimeMajor(x, steps, batch, config.inputSize(), n, in);
         }
         float[] out = new float[Checks.product("output", tb, o)];
         float[] hs = new float[Checks.product("hidden", tb, sz)];
@@ -942,12 +563,12 @@ public final class LstmNetwork implements AutoCloseable {
                     if (rev == null || rev.length != in.length) {
                         rev = new float[in.length];
                     }
-                    reverse(in, steps, batch, f, n, rev);
+                    shape.reverse(in, steps, batch, f, n, rev);
                     input = rev;
                 }
                 RecurrentLayer.Running st = cells[slot].newRunning(batch);
                 if (h0 != null || c0 != null) {
-                    st.set(h0 == null ? new float[bs] : slot(h0, slot, bs, s0), c0 == null ? new float[bh] : slot(c0, slot, bh, s1));
+                    st.set(h0 == null ? new float[bs] : shape.slot(h0, slot, bs, s0), c0 == null ? new float[bh] : shape.slot(c0, slot, bh, s1));
                 }
                 int t0 = 0;
                 for (int end : ends) {
@@ -976,7 +597,7 @@ public final class LstmNetwork implements AutoCloseable {
                     }
                     t0 = end;
                 }
-                mergeInto(hs, d, steps, batch, n, out);
+                shape.mergeInto(hs, d, steps, batch, n, out);
             }
             if (l + 1 < config.layers()) {
                 in = out;
@@ -984,7 +605,7 @@ public final class LstmNetwork implements AutoCloseable {
             }
         }
         if (output != null) {
-            fromTimeMajor(out, steps, batch, o, output);
+            shape.fromTimeMajor(out, steps, batch, o, output);
         }
     }
 
@@ -1043,9 +664,9 @@ public final class LstmNetwork implements AutoCloseable {
          */
         public void step(float[] x, int steps, float[] output) {
             Checks.positive("steps", steps);
-            sequence("x", x, steps, streams, config.inputSize(), "I");
+            shape.sequence("x", x, steps, streams, config.inputSize(), "I");
             if (output != null) {
-                sequence("output", output, steps, streams, outputSize(), "O");
+                shape.sequence("output", output, steps, streams, outputSize(), "O");
             }
             if (bufSteps != steps) {
                 bufs = new float[config.layers() + 1][];
@@ -1076,7 +697,7 @@ public final class LstmNetwork implements AutoCloseable {
                 in = hidden;
             }
             if (output != null && config.batchFirst()) {
-                fromTimeMajor(bufs[nl], steps, streams, config.stateSize(), output);
+                shape.fromTimeMajor(bufs[nl], steps, streams, config.stateSize(), output);
             }
         }
 
@@ -1154,12 +775,8 @@ public final class LstmNetwork implements AutoCloseable {
     }
 
     // =====================================================================================
-    // Interop: PyTorch names, Keras layout
+    // Interop (NetworkInterop) and model files (NetworkFile)
     // =====================================================================================
-
-    private static String suffix(int l, int d) {
-        return "_l" + l + (d == 1 ? "_reverse" : "");
-    }
 
     /**
      * The parameters as PyTorch {@code nn.LSTM} state_dict tensors: {@code weight_ih_l<k>} (4H, I_k),
@@ -1171,26 +788,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @return new tensors, in PyTorch's order
      */
     public Map<String, SafeTensors.Tensor> toPyTorch(String prefix) {
-        String p = prefix == null ? "" : prefix;
-        int h = config.hiddenSize();
-        int sz = config.stateSize();
-        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
-        for (int l = 0; l < config.layers(); l++) {
-            for (int d = 0; d < directions; d++) {
-                int in = config.layerInput(l);
-                float[] w = new float[4 * h * (in + sz)];
-                float[] b = new float[4 * h];
-                params.get(prefix(l, d) + "weight", w);
-                params.get(prefix(l, d) + "bias", b);
-                TorchLstm.putSplit(t, p, suffix(l, d), w, b, in, h, sz);
-                if (config.projSize() > 0) {
-                    float[] hr = new float[sz * h];
-                    params.get(prefix(l, d) + "projection", hr);
-                    t.put(p + "weight_hr" + suffix(l, d), SafeTensors.Tensor.of(hr, sz, h));
-                }
-            }
-        }
-        return t;
+        return NetworkInterop.toPyTorch(this, prefix);
     }
 
     /**
@@ -1203,73 +801,7 @@ public final class LstmNetwork implements AutoCloseable {
      *                                  a shape that does not match this network
      */
     public void loadPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix) {
-        String p = prefix == null ? "" : prefix;
-        int h = config.hiddenSize();
-        int sz = config.stateSize();
-        String[] kinds = config.projSize() > 0 ? new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"}
-                : new String[] {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-        List<String> expected = new ArrayList<>();
-        List<String> missing = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            for (int d = 0; d < directions; d++) {
-                for (String kind : kinds) {
-                    String name = p + kind + suffix(l, d);
-                    expected.add(name);
-                    if (!tensors.containsKey(name)) {
-                        missing.add(name);
-                    }
-                }
-            }
-        }
-        for (String k : tensors.keySet()) {
-            if (k.startsWith(p) && !expected.contains(k)) {
-                throw new IllegalArgumentException("unknown tensor " + k + " for a " + describe() + " (expected " + expected
-                        + ")");
-            }
-        }
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("missing tensors " + missing + " for a " + describe());
-        }
-        List<float[][]> staged = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            for (int d = 0; d < directions; d++) {
-                int in = config.layerInput(l);
-                String s = suffix(l, d);
-                float[] wih = shaped(tensors, p + "weight_ih" + s, 4L * h, in);
-                float[] whh = shaped(tensors, p + "weight_hh" + s, 4L * h, sz);
-                float[] bih = shaped(tensors, p + "bias_ih" + s, 4L * h);
-                float[] bhh = shaped(tensors, p + "bias_hh" + s, 4L * h);
-                float[][] wb = TorchLstm.fuse(wih, whh, bih, bhh, in, h, sz);
-                float[] hr = config.projSize() > 0 ? shaped(tensors, p + "weight_hr" + s, sz, h) : null;
-                staged.add(new float[][] {wb[0], wb[1], hr});
-            }
-        }
-        int i = 0;
-        for (int l = 0; l < config.layers(); l++) {
-            for (int d = 0; d < directions; d++) {
-                float[][] wb = staged.get(i++);
-                params.set(prefix(l, d) + "weight", wb[0]);
-                params.set(prefix(l, d) + "bias", wb[1]);
-                if (wb[2] != null) {
-                    params.set(prefix(l, d) + "projection", wb[2]);
-                }
-            }
-        }
-    }
-
-    private static float[] shaped(Map<String, SafeTensors.Tensor> tensors, String name, long... shape) {
-        SafeTensors.Tensor t = tensors.get(name);
-        if (!Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException(name + " has shape " + Arrays.toString(t.shape()) + ", expected "
-                    + Arrays.toString(shape));
-        }
-        return t.data();
-    }
-
-    private String describe() {
-        return "network with I=" + config.inputSize() + ", H=" + config.hiddenSize()
-                + (config.projSize() > 0 ? ", P=" + config.projSize() : "") + ", " + config.layers() + " layer(s)"
-                + (directions == 2 ? ", bidirectional" : "");
+        NetworkInterop.loadPyTorch(this, tensors, prefix);
     }
 
     /**
@@ -1284,37 +816,7 @@ public final class LstmNetwork implements AutoCloseable {
      * @throws IllegalArgumentException if no {@code weight_ih_l0} / {@code weight_hh_l0} is found
      */
     public static Config configOfPyTorch(Map<String, SafeTensors.Tensor> tensors, String prefix, boolean batchFirst) {
-        String p = prefix == null ? "" : prefix;
-        SafeTensors.Tensor wih = tensors.get(p + "weight_ih_l0");
-        SafeTensors.Tensor whh = tensors.get(p + "weight_hh_l0");
-        if (wih == null || whh == null) {
-            throw new IllegalArgumentException("no " + p + "weight_ih_l0 / " + p + "weight_hh_l0 among " + tensors.keySet());
-        }
-        SafeTensors.Tensor whr = tensors.get(p + "weight_hr_l0");
-        if (whr != null) {
-            // LSTMP: weight_hh (4H, P), weight_hr (P, H)
-            long[] r = whr.shape();
-            if (r.length != 2 || wih.shape().length != 2 || whh.shape().length != 2 || r[1] > 1 << 20 || r[0] >= r[1]
-                    || whh.shape()[0] != 4 * r[1] || whh.shape()[1] != r[0] || wih.shape()[0] != 4 * r[1]
-                    || wih.shape()[1] > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(p + "weight_ih_l0 " + Arrays.toString(wih.shape()) + ", " + p
-                        + "weight_hh_l0 " + Arrays.toString(whh.shape()) + " and " + p + "weight_hr_l0 "
-                        + Arrays.toString(r) + " are not (4H, I), (4H, P) and (P, H) with P < H");
-            }
-        } else if (wih.shape().length != 2 || whh.shape().length != 2 || whh.shape()[0] % 4 != 0
-                || whh.shape()[0] != 4 * whh.shape()[1] || wih.shape()[0] != whh.shape()[0]
-                || wih.shape()[1] > Integer.MAX_VALUE || whh.shape()[1] > 1 << 20) {
-            throw new IllegalArgumentException(p + "weight_ih_l0 " + Arrays.toString(wih.shape()) + " and " + p
-                    + "weight_hh_l0 " + Arrays.toString(whh.shape()) + " are not (4H, I) and (4H, H)");
-        }
-        int layers = 0;
-        while (tensors.containsKey(p + "weight_ih_l" + layers)) {
-            layers++;
-        }
-        boolean bi = tensors.containsKey(p + "weight_ih_l0_reverse");
-        int hidden = (int) (wih.shape()[0] / 4);
-        int proj = whr == null ? 0 : (int) whr.shape()[0];
-        return new Config((int) wih.shape()[1], hidden, layers, bi, Merge.CONCAT, 0f, batchFirst, proj);
+        return NetworkInterop.configOfPyTorch(tensors, prefix, batchFirst);
     }
 
     /**
@@ -1329,39 +831,14 @@ public final class LstmNetwork implements AutoCloseable {
      * @param bias            {@code [4H]} (read), or null for zeros
      */
     public void setKerasWeights(int layer, boolean reverse, float[] kernel, float[] recurrentKernel, float[] bias) {
-        checkLayer(layer, reverse);
-        if (config.projSize() > 0) {
-            throw new IllegalStateException("Keras' LSTM has no projection; this network has P=" + config.projSize());
-        }
-        int h = config.hiddenSize();
-        int in = config.layerInput(layer);
-        int k = in + h;
-        Checks.length("Keras kernel (I, 4H)", kernel, in * 4 * h);
-        Checks.length("Keras recurrent_kernel (H, 4H)", recurrentKernel, h * 4 * h);
-        Checks.lengthOrNull("Keras bias (4H)", bias, 4 * h);
-        float[] w = new float[4 * h * k];
-        for (int r = 0; r < 4 * h; r++) {
-            for (int i = 0; i < in; i++) {
-                w[r * k + i] = kernel[i * 4 * h + r];
-            }
-            for (int u = 0; u < h; u++) {
-                w[r * k + in + u] = recurrentKernel[u * 4 * h + r];
-            }
-        }
-        int d = reverse ? 1 : 0;
-        params.set(prefix(layer, d) + "weight", w);
-        params.set(prefix(layer, d) + "bias", bias == null ? new float[4 * h] : bias.clone());
+        NetworkInterop.setKerasWeights(this, layer, reverse, kernel, recurrentKernel, bias);
     }
 
-    // =====================================================================================
-    // Model files
-    // =====================================================================================
 
     /** Metadata value of {@code format} in a network file. */
     public static final String FORMAT = "vlstm.LstmNetwork";
     /** The format version this build writes and reads. */
     public static final String FORMAT_VERSION = "1";
-    private static final String TENSOR_PREFIX = "lstm.";
 
     /**
      * Saves configuration and weights as safetensors (PyTorch names under {@code lstm.}, so
@@ -1372,30 +849,14 @@ public final class LstmNetwork implements AutoCloseable {
      * @throws IOException if it cannot be written
      */
     public void save(Path file, Adam optimizer) throws IOException {
-        Map<String, SafeTensors.Tensor> t = toPyTorch(TENSOR_PREFIX);
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(ModelFormat.KEY, FORMAT);
-        meta.put(ModelFormat.VERSION_KEY, FORMAT_VERSION);
-        meta.put("input_size", Integer.toString(config.inputSize()));
-        meta.put("hidden_size", Integer.toString(config.hiddenSize()));
-        meta.put("num_layers", Integer.toString(config.layers()));
-        meta.put("bidirectional", Boolean.toString(config.bidirectional()));
-        meta.put("merge", config.merge().name());
-        meta.put("dropout", Float.toString(config.dropout()));
-        meta.put("batch_first", Boolean.toString(config.batchFirst()));
-        meta.put("proj_size", Integer.toString(config.projSize()));
-        meta.put("gate_order", "i,f,g,o");
-        if (optimizer != null) {
-            AdamState.put(optimizer, params.size(), t, meta);
-        }
-        SafeTensors.write(file, t, meta);
+        NetworkFile.save(this, file, optimizer);
     }
 
     /**
      * Loads a file written by {@link #save}, or a PyTorch {@code nn.LSTM} state_dict saved with a
      * {@code lstm.} prefix whose configuration is read from the tensor shapes: a file with no
      * metadata or with metadata that makes no vlstm claim (such as {@code {"format": "pt"}}, see
-     * {@link ModelFormat}), in any dtype {@link SafeTensors#read} loads.
+     * {@link dev.vlstm.io.ModelFormat}), in any dtype {@link SafeTensors#read} loads.
      *
      * @param file      the file
      * @param threads   worker threads, shared by all layers
@@ -1406,99 +867,6 @@ public final class LstmNetwork implements AutoCloseable {
      * @throws IOException     if it cannot be read
      */
     public static LstmNetwork load(Path file, int threads, Adam optimizer) throws IOException {
-        SafeTensors.Content c = SafeTensors.read(file);
-        String name = String.valueOf(file);
-        Map<String, String> meta = c.metadata();
-        // a vlstm file's metadata is ours and checked; a foreign file (e.g. {"format": "pt"}) is read by its tensors
-        boolean ours = ModelFormat.check(name, meta, FORMAT, FORMAT_VERSION);
-        Map<String, SafeTensors.Tensor> lstmTensors = new LinkedHashMap<>();
-        for (Map.Entry<String, SafeTensors.Tensor> e : c.tensors().entrySet()) {
-            if (e.getKey().startsWith(TENSOR_PREFIX)) {
-                lstmTensors.put(e.getKey(), e.getValue());
-            } else if (!e.getKey().equals(AdamState.M) && !e.getKey().equals(AdamState.V)) {
-                throw new FormatException(name, "unknown tensor " + e.getKey());
-            }
-        }
-        Config cfg;
-        try {
-            Config shapes = configOfPyTorch(lstmTensors, TENSOR_PREFIX, false);
-            if (!ours) {
-                cfg = shapes;
-            } else {
-                // files written before projections existed have no proj_size: none
-                int proj = meta.containsKey("proj_size") ? metaInt(name, meta, "proj_size") : 0;
-                cfg = new Config(metaInt(name, meta, "input_size"), metaInt(name, meta, "hidden_size"),
-                        metaInt(name, meta, "num_layers"), metaBool(name, meta, "bidirectional"),
-                        metaMerge(name, meta), metaFloat(name, meta, "dropout"), metaBool(name, meta, "batch_first"), proj);
-                if (cfg.inputSize() != shapes.inputSize() || cfg.hiddenSize() != shapes.hiddenSize()
-                        || cfg.layers() != shapes.layers() || cfg.bidirectional() != shapes.bidirectional()
-                        || cfg.projSize() != shapes.projSize()) {
-                    throw new FormatException(name, "metadata says I=" + cfg.inputSize() + ", H=" + cfg.hiddenSize() + ", P="
-                            + cfg.projSize() + ", " + cfg.layers() + " layer(s), bidirectional=" + cfg.bidirectional()
-                            + " but the tensors have I=" + shapes.inputSize() + ", H=" + shapes.hiddenSize() + ", P="
-                            + shapes.projSize() + ", " + shapes.layers() + " layer(s), bidirectional="
-                            + shapes.bidirectional());
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw new FormatException(name, e.getMessage());
-        }
-        LstmNetwork net = of(cfg, threads, 1);
-        try {
-            net.loadPyTorch(lstmTensors, TENSOR_PREFIX);
-            if (ours) {
-                AdamState.restore(c, optimizer, net.params.size(), name);
-            }
-        } catch (IllegalArgumentException e) {
-            net.close();
-            throw new FormatException(name, e.getMessage());
-        } catch (FormatException e) {
-            net.close();
-            throw e;
-        }
-        return net;
-    }
-
-    private static String metaValue(String name, Map<String, String> meta, String key) throws FormatException {
-        String v = meta.get(key);
-        if (v == null) {
-            throw new FormatException(name, "metadata " + key + " is missing");
-        }
-        return v;
-    }
-
-    private static int metaInt(String name, Map<String, String> meta, String key) throws FormatException {
-        String v = metaValue(name, meta, key);
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new FormatException(name, "metadata " + key + "=" + v + " is not an integer");
-        }
-    }
-
-    private static float metaFloat(String name, Map<String, String> meta, String key) throws FormatException {
-        String v = metaValue(name, meta, key);
-        try {
-            return Float.parseFloat(v);
-        } catch (NumberFormatException e) {
-            throw new FormatException(name, "metadata " + key + "=" + v + " is not a number");
-        }
-    }
-
-    private static boolean metaBool(String name, Map<String, String> meta, String key) throws FormatException {
-        String v = metaValue(name, meta, key);
-        if (!v.equals("true") && !v.equals("false")) {
-            throw new FormatException(name, "metadata " + key + "=" + v + " is not true or false");
-        }
-        return Boolean.parseBoolean(v);
-    }
-
-    private static Merge metaMerge(String name, Map<String, String> meta) throws FormatException {
-        String v = metaValue(name, meta, "merge");
-        try {
-            return Merge.valueOf(v);
-        } catch (IllegalArgumentException e) {
-            throw new FormatException(name, "metadata merge=" + v + " is not one of " + Arrays.toString(Merge.values()));
-        }
+        return NetworkFile.load(file, threads, optimizer);
     }
 }

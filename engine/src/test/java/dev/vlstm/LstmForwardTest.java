@@ -1,5 +1,6 @@
 package dev.vlstm;
 
+import dev.vlstm.reference.ReferenceLstm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.vlstm;
 
+import dev.vlstm.reference.ReferenceLstm;
 import java.util.SplittableRandom;
 
 /** Seeded random arrays for tests. */

@@ -1,197 +1,26 @@
-package dev.vlstm.io;
+package dev.vlstm.modelfile;
 
-import dev.vlstm.optim.AdamState;
-import dev.vlstm.modelfile.ClassifierFile;
+import dev.vlstm.io.FormatException;
+import dev.vlstm.io.SafeTensors;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vlstm.SequenceClassifier;
 import dev.vlstm.optim.Adam;
+import dev.vlstm.optim.AdamState;
 import dev.vlstm.optim.ParameterAverage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class IoTest {
+/** {@link ClassifierFile}: PyTorch names, averaged models, files saved from Python. */
+class ClassifierFileTest {
     @TempDir
     Path dir;
-
-    // ------------------------------------------------------------------ IDX
-
-    static byte[] idx(int[] dims, byte[] data) {
-        ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + data.length);
-        b.put(new byte[] {0, 0, 8, (byte) dims.length});
-        for (int d : dims) {
-            b.putInt(d);
-        }
-        b.put(data);
-        return b.array();
-    }
-
-    static byte[] gzip(byte[] raw) throws IOException {
-        ByteArrayOutputStream bo = new ByteArrayOutputStream();
-        try (GZIPOutputStream gz = new GZIPOutputStream(bo)) {
-            gz.write(raw);
-        }
-        return bo.toByteArray();
-    }
-
-    @Test
-    void idxReadsPlainAndGzip() throws IOException {
-        byte[] data = new byte[3 * 2 * 4];
-        for (int i = 0; i < data.length; i++) {
-            data[i] = (byte) (i * 11);
-        }
-        Files.write(dir.resolve("a"), idx(new int[] {3, 2, 4}, data));
-        Files.write(dir.resolve("a.gz"), gzip(idx(new int[] {3, 2, 4}, data)));
-        for (String n : new String[] {"a", "a.gz"}) {
-            Idx.Data d = Idx.read(dir.resolve(n));
-            assertThat(d.dims()).containsExactly(3, 2, 4);
-            assertThat(d.data()).isEqualTo(data);
-            assertThat(d.itemSize()).isEqualTo(8);
-        }
-        Idx.write(dir.resolve("w"), new int[] {3, 2, 4}, data);
-        assertThat(Idx.read(dir.resolve("w")).data()).isEqualTo(data);
-    }
-
-    @Test
-    void idxRejectsHostileFilesWithTheFileName() throws IOException {
-        byte[] good = idx(new int[] {2, 3}, new byte[6]);
-        Map<String, byte[]> bad = new LinkedHashMap<>();
-        bad.put("magic", new byte[] {1, 2, 3, 4, 0, 0, 0, 1});
-        bad.put("type", new byte[] {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0});
-        bad.put("rank", new byte[] {0, 0, 8, 9});
-        bad.put("negative", idx(new int[] {-5}, new byte[0]));
-        bad.put("huge", idx(new int[] {60000, 60000, 60000}, new byte[10]));
-        bad.put("short", Arrays.copyOf(good, good.length - 1));
-        bad.put("long", Arrays.copyOf(good, good.length + 3));
-        bad.put("empty", new byte[0]);
-        bad.put("headless", new byte[] {0, 0, 8, 3, 0, 0});
-        byte[] gz = gzip(idx(new int[] {100}, new byte[100]));
-        bad.put("truncated.gz", Arrays.copyOf(gz, gz.length / 2));
-        byte[] corrupt = gz.clone();
-        corrupt[corrupt.length / 2] ^= 0x5A;
-        corrupt[corrupt.length / 2 + 1] ^= 0x33;
-        bad.put("corrupt.gz", corrupt);
-        for (Map.Entry<String, byte[]> e : bad.entrySet()) {
-            Path p = dir.resolve(e.getKey());
-            Files.write(p, e.getValue());
-            assertThatThrownBy(() -> Idx.read(p)).as(e.getKey()).isInstanceOf(FormatException.class)
-                    .hasMessageStartingWith(p.toString());
-        }
-    }
-
-    // ------------------------------------------------------------------ safetensors
-
-    @Test
-    void safetensorsRoundTripWithMetadata() throws IOException {
-        Map<String, SafeTensors.Tensor> t = new LinkedHashMap<>();
-        t.put("a.weight", SafeTensors.Tensor.of(new float[] {1, -2, 3.5f, Float.MIN_VALUE, 5, 6}, 2, 3));
-        t.put("b", SafeTensors.Tensor.of(new float[] {7}, 1));
-        t.put("scalar", new SafeTensors.Tensor(new long[0], new float[] {9}));
-        Path p = dir.resolve("m.safetensors");
-        SafeTensors.write(p, t, Map.of("note", "héllo \"quoted\"\n"));
-        SafeTensors.Content c = SafeTensors.read(p);
-        assertThat(c.tensors().keySet()).containsExactly("a.weight", "b", "scalar");
-        assertThat(c.tensors().get("a.weight").shape()).containsExactly(2, 3);
-        assertThat(c.tensors().get("a.weight").data()).containsExactly(1, -2, 3.5f, Float.MIN_VALUE, 5, 6);
-        assertThat(c.tensors().get("scalar").data()).containsExactly(9f);
-        assertThat(c.metadata()).containsEntry("note", "héllo \"quoted\"\n");
-        // header length is a multiple of 8 and the data section starts right after it
-        byte[] raw = Files.readAllBytes(p);
-        long hl = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        assertThat(hl % 8).isZero();
-        assertThat(raw.length).isEqualTo(8 + hl + 4 * 8);
-        try (var files = Files.list(dir)) {
-            assertThat(files.map(f -> f.getFileName().toString())).containsExactly("m.safetensors");
-        }
-    }
-
-    static void writeRaw(Path p, String header, byte[] data) throws IOException {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(8 + h.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putLong(h.length).put(h).put(data);
-        Files.write(p, b.array());
-    }
-
-    @Test
-    void safetensorsRejectsHostileHeaders() throws IOException {
-        Map<String, String> bad = new LinkedHashMap<>();
-        bad.put("notjson", "{nope");
-        bad.put("array", "[1,2]");
-        bad.put("dtype", "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}");
-        bad.put("i64", "{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}");
-        bad.put("offsets", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,400]}}");
-        bad.put("mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}");
-        bad.put("negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}");
-        bad.put("overflow", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4],\"data_offsets\":[0,4]}}");
-        bad.put("overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}");
-        bad.put("dupkey", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}");
-        bad.put("deep", "[".repeat(500));
-        bad.put("metadata", "{\"__metadata__\":{\"k\":5}}");
-        for (Map.Entry<String, String> e : bad.entrySet()) {
-            Path p = dir.resolve(e.getKey());
-            writeRaw(p, e.getValue(), new byte[8]);
-            assertThatThrownBy(() -> SafeTensors.read(p)).as(e.getKey()).isInstanceOf(FormatException.class)
-                    .hasMessageStartingWith(p.toString());
-        }
-        // a header length larger than the file or than the cap
-        Path p = dir.resolve("len");
-        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).putLong(0);
-        Files.write(p, b.array());
-        assertThatThrownBy(() -> SafeTensors.read(p)).isInstanceOf(FormatException.class).hasMessageContaining("header length");
-        Path q = dir.resolve("len2");
-        Files.write(q, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1000).putLong(0).array());
-        assertThatThrownBy(() -> SafeTensors.read(q)).isInstanceOf(FormatException.class).hasMessageContaining("exceeds the file size");
-        Path r = dir.resolve("tiny");
-        Files.write(r, new byte[3]);
-        assertThatThrownBy(() -> SafeTensors.read(r)).isInstanceOf(FormatException.class).hasMessageContaining("too short");
-    }
-
-    // ------------------------------------------------------------------ npy
-
-    @Test
-    void npyRoundTripAndRejections() throws IOException {
-        float[] v = new float[2 * 3 * 4];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = i * 0.5f - 3;
-        }
-        Path p = dir.resolve("x.npy");
-        Npy.write(p, new int[] {2, 3, 4}, v);
-        Npy.Array a = Npy.read(p);
-        assertThat(a.shape()).containsExactly(2, 3, 4);
-        assertThat(a.data()).isEqualTo(v);
-        byte[] raw = Files.readAllBytes(p);
-        assertThat((10 + (raw[8] & 0xFF) + ((raw[9] & 0xFF) << 8)) % 64).as("data aligned to 64").isZero();
-        Npy.write(p, new int[] {5}, new float[5]);
-        assertThat(Npy.read(p).shape()).containsExactly(5);
-
-        Path t = dir.resolve("trunc.npy");
-        Files.write(t, Arrays.copyOf(raw, raw.length - 4));
-        assertThatThrownBy(() -> Npy.read(t)).isInstanceOf(FormatException.class).hasMessageContaining("needs");
-        Path f8 = dir.resolve("f8.npy");
-        Files.write(f8, new String(raw, StandardCharsets.ISO_8859_1).replace("<f4", "<f8").getBytes(StandardCharsets.ISO_8859_1));
-        assertThatThrownBy(() -> Npy.read(f8)).isInstanceOf(FormatException.class).hasMessageContaining("<f8");
-        Path fo = dir.resolve("fo.npy");
-        Files.write(fo, new String(raw, StandardCharsets.ISO_8859_1).replace("False", "True ").getBytes(StandardCharsets.ISO_8859_1));
-        assertThatThrownBy(() -> Npy.read(fo)).isInstanceOf(FormatException.class).hasMessageContaining("Fortran");
-        Path bad = dir.resolve("bad.npy");
-        Files.write(bad, "not numpy at all".getBytes(StandardCharsets.US_ASCII));
-        assertThatThrownBy(() -> Npy.read(bad)).isInstanceOf(FormatException.class).hasMessageContaining("magic");
-    }
 
     // ------------------------------------------------------------------ classifier files
 
@@ -400,11 +229,5 @@ class IoTest {
             a[i] = (float) r.nextDouble(-1, 1);
         }
         return a;
-    }
-
-    @Test
-    void adamStateRoundTrip() {
-        Adam a = new Adam();
-        assertThatThrownBy(() -> a.restore(-1, new float[1], new float[1])).isInstanceOf(IllegalArgumentException.class);
     }
 }

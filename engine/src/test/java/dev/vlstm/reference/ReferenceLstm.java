@@ -1,26 +1,26 @@
-package dev.vlstm;
+package dev.vlstm.reference;
 
 /**
  * A deliberately plain double-precision LSTM (+ dense head + softmax cross-entropy) written
  * straight from the equations, with exact {@code Math.exp}/{@code Math.tanh}: the oracle for the
- * engine. Layouts as in {@link Lstm}: x [T][B][I], states [B][H], W [4H][I+H] gates i, f, g, o.
+ * engine. Layouts as in {@code dev.vlstm.Lstm}: x [T][B][I], states [B][H], W [4H][I+H] gates i, f, g, o.
  */
-final class ReferenceLstm {
-    final int in;
-    final int hid;
-    final int k;
-    double[] w;   // [4H][I+H]
-    double[] b;   // [4H]
+public final class ReferenceLstm {
+    public final int in;
+    public final int hid;
+    public final int k;
+    public double[] w;   // [4H][I+H]
+    public double[] b;   // [4H]
 
     // forward record
-    int steps;
-    int batch;
-    double[][] gates;  // [T][B*4H] activated
-    double[][] c;      // [T+1][B*H]
-    double[][] h;      // [T+1][B*H]
-    double[] x;
+    public int steps;
+    public int batch;
+    public double[][] gates;  // [T][B*4H] activated
+    public double[][] c;      // [T+1][B*H]
+    public double[][] h;      // [T+1][B*H]
+    public double[] x;
 
-    ReferenceLstm(int in, int hid, float[] wf, float[] bf) {
+    public ReferenceLstm(int in, int hid, float[] wf, float[] bf) {
         this.in = in;
         this.hid = hid;
         this.k = in + hid;
@@ -28,7 +28,7 @@ final class ReferenceLstm {
         this.b = toDouble(bf);
     }
 
-    static double[] toDouble(float[] a) {
+    public static double[] toDouble(float[] a) {
         double[] d = new double[a.length];
         for (int i = 0; i < a.length; i++) {
             d[i] = a[i];
@@ -36,11 +36,11 @@ final class ReferenceLstm {
         return d;
     }
 
-    static double sigmoid(double v) {
+    public static double sigmoid(double v) {
         return 1 / (1 + Math.exp(-v));
     }
 
-    void forward(double[] xs, int steps, int batch, double[] h0, double[] c0) {
+    public void forward(double[] xs, int steps, int batch, double[] h0, double[] c0) {
         this.x = xs;
         this.steps = steps;
         this.batch = batch;
@@ -80,15 +80,15 @@ final class ReferenceLstm {
     }
 
     /** Gradients of a loss with upstream dH [T][B][H] (may be null), dhT, dcT (may be null). */
-    static final class Grads {
-        double[] dw;
-        double[] db;
-        double[] dx;
-        double[] dh0;
-        double[] dc0;
+    public static final class Grads {
+        public double[] dw;
+        public double[] db;
+        public double[] dx;
+        public double[] dh0;
+        public double[] dc0;
     }
 
-    Grads backward(double[] dHidden, double[] dhT, double[] dcT) {
+    public Grads backward(double[] dHidden, double[] dhT, double[] dcT) {
         Grads g = new Grads();
         g.dw = new double[w.length];
         g.db = new double[b.length];
@@ -148,7 +148,7 @@ final class ReferenceLstm {
     }
 
     /** Mean softmax cross-entropy of logits = Wd·h_T + bd; fills dWd, dbd, dhT when non-null. */
-    double headLoss(double[] wd, double[] bd, int classes, int[] labels, double[] dwd, double[] dbd, double[] dhT) {
+    public double headLoss(double[] wd, double[] bd, int classes, int[] labels, double[] dwd, double[] dbd, double[] dhT) {
         double total = 0;
         double[] hT = h[steps];
         for (int s = 0; s < batch; s++) {

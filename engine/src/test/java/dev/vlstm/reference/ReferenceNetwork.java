@@ -1,4 +1,6 @@
-package dev.vlstm;
+package dev.vlstm.reference;
+
+import dev.vlstm.LstmNetwork;
 
 /**
  * A plain double-precision multi-layer, bidirectional LSTM with per-sample lengths, written
@@ -7,26 +9,26 @@ package dev.vlstm;
  * (P &gt; 0, PyTorch's {@code proj_size}) the recurrent state and output is
  * {@code h = W_hr · (o ⊙ tanh(c))} of P features.
  */
-final class ReferenceNetwork {
-    final int in;
-    final int hid;
-    final int layers;
-    final int dirs;
-    final boolean sum;
+public final class ReferenceNetwork {
+    public final int in;
+    public final int hid;
+    public final int layers;
+    public final int dirs;
+    public final boolean sum;
     /** P, or 0 without a projection. */
-    final int proj;
+    public final int proj;
     /** S: the size of h, P or H. */
-    final int state;
+    public final int state;
     /** Per slot l·D+d: W [4H][F_l + S] row-major, b [4H], W_hr [P][H] (null without a projection). */
-    final double[][] w;
-    final double[][] b;
-    final double[][] hr;
+    public final double[][] w;
+    public final double[][] b;
+    public final double[][] hr;
 
-    ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum) {
+    public ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum) {
         this(in, hid, layers, bidirectional, sum, 0);
     }
 
-    ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum, int proj) {
+    public ReferenceNetwork(int in, int hid, int layers, boolean bidirectional, boolean sum, int proj) {
         this.in = in;
         this.hid = hid;
         this.layers = layers;
@@ -46,16 +48,16 @@ final class ReferenceNetwork {
         }
     }
 
-    int outputSize() {
+    public int outputSize() {
         return dirs == 2 && !sum ? 2 * state : state;
     }
 
-    int inputOf(int l) {
+    public int inputOf(int l) {
         return l == 0 ? in : outputSize();
     }
 
     /** Copies the engine's parameters (by name: {@code l<l>[_reverse].weight}, {@code .bias}, {@code .projection}). */
-    static ReferenceNetwork of(LstmNetwork net) {
+    public static ReferenceNetwork of(LstmNetwork net) {
         LstmNetwork.Config c = net.config();
         ReferenceNetwork r = new ReferenceNetwork(c.inputSize(), c.hiddenSize(), c.layers(), c.bidirectional(),
                 c.merge() == LstmNetwork.Merge.SUM, c.projSize());
@@ -72,7 +74,7 @@ final class ReferenceNetwork {
         return r;
     }
 
-    static String name(int l, int d, String what) {
+    public static String name(int l, int d, String what) {
         return "l" + l + (d == 1 ? "_reverse" : "") + "." + what;
     }
 
@@ -82,18 +84,18 @@ final class ReferenceNetwork {
         return ReferenceLstm.toDouble(v);
     }
 
-    static final class Result {
-        double[] out;    // [T][B][O] time-major, zero at padded steps
-        double[] last;   // [B][O]
-        double[] hN;     // [L·D][B][S]
-        double[] cN;     // [L·D][B][H]
+    public static final class Result {
+        public double[] out;    // [T][B][O] time-major, zero at padded steps
+        public double[] last;   // [B][O]
+        public double[] hN;     // [L·D][B][S]
+        public double[] cN;     // [L·D][B][H]
     }
 
     /**
      * @param x     time-major [T][B][I]
      * @param masks per layer l < L-1: dropout multipliers [T][B][O], or null
      */
-    Result run(double[] x, int steps, int batch, int[] n, double[] h0, double[] c0, float[][] masks) {
+    public Result run(double[] x, int steps, int batch, int[] n, double[] h0, double[] c0, float[][] masks) {
         int o = outputSize();
         Result r = new Result();
         r.hN = new double[layers * dirs * batch * state];
