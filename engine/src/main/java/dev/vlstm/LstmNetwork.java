@@ -74,6 +74,13 @@ import java.util.TreeSet;
  * {@link #loadPyTorch} convert to and from PyTorch's {@code weight_ih_l<l>}, {@code weight_hh_l<l>},
  * {@code bias_ih_l<l>}, {@code bias_hh_l<l>} (+ {@code _reverse}); {@link #setKerasWeights} from
  * Keras' {@code kernel, recurrent_kernel, bias}.
+ *
+ * <h2>Source layout</h2>
+ * This file is longer than the engine's others because its public nested types ({@link Config},
+ * {@link Builder}, {@link Merge}, {@link Session}) are API and live here. The work is in
+ * package-private classes beside it: {@code NetworkTraining} (training forward and backward),
+ * {@code NetworkShape} (checks, layouts, the layer × direction pass), {@code NetworkInterop}
+ * (PyTorch and Keras layouts) and {@code NetworkFile} (the model file).
  */
 public final class LstmNetwork implements AutoCloseable {
 
@@ -549,56 +556,52 @@ public final class LstmNetwork implements AutoCloseable {
         }
         float[] out = new float[Checks.product("output", tb, o)];
         float[] hs = new float[Checks.product("hidden", tb, sz)];
-        float[] rev = null;
         float[] hBuf = new float[bs];
         float[] cBuf = new float[bh];
         float[] s0 = new float[bs];
         float[] s1 = new float[bh];
-        for (int l = 0; l < config.layers(); l++) {
+        // one layer-direction: its own running state, advanced chunk by chunk to each distinct length
+        NetworkShape.DirectionPass pass = (l, d, slot, input, hsOut) -> {
             int f = config.layerInput(l);
-            for (int d = 0; d < directions; d++) {
-                int slot = l * directions + d;
-                float[] input = in;
-                if (d == 1) {
-                    if (rev == null || rev.length != in.length) {
-                        rev = new float[in.length];
-                    }
-                    shape.reverse(in, steps, batch, f, n, rev);
-                    input = rev;
+            RecurrentLayer.Running st = cells[slot].newRunning(batch);
+            if (h0 != null || c0 != null) {
+                st.set(h0 == null ? new float[bs] : NetworkShape.slot(h0, slot, bs, s0),
+                        c0 == null ? new float[bh] : NetworkShape.slot(c0, slot, bh, s1));
+            }
+            int t0 = 0;
+            for (int end : ends) {
+                int len = end - t0;
+                if (len == steps) {
+                    st.advance(input, steps, hsOut);   // one chunk: no copies
+                } else {
+                    float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
+                    float[] hc = new float[len * bs];
+                    st.advance(xc, len, hc);
+                    System.arraycopy(hc, 0, hsOut, t0 * bs, hc.length);
                 }
-                RecurrentLayer.Running st = cells[slot].newRunning(batch);
-                if (h0 != null || c0 != null) {
-                    st.set(h0 == null ? new float[bs] : shape.slot(h0, slot, bs, s0), c0 == null ? new float[bh] : shape.slot(c0, slot, bh, s1));
-                }
-                int t0 = 0;
-                for (int end : ends) {
-                    int len = end - t0;
-                    if (len == steps) {
-                        st.advance(input, steps, hs);   // one chunk: no copies
-                    } else {
-                        float[] xc = Arrays.copyOfRange(input, t0 * batch * f, end * batch * f);
-                        float[] hc = new float[len * bs];
-                        st.advance(xc, len, hc);
-                        System.arraycopy(hc, 0, hs, t0 * bs, hc.length);
-                    }
-                    if (hN != null || cN != null) {
-                        st.hidden(hBuf);
-                        st.cell(cBuf);
-                        for (int b = 0; b < batch; b++) {
-                            if (n[b] == end) {
-                                if (hN != null) {
-                                    System.arraycopy(hBuf, b * sz, hN, (slot * batch + b) * sz, sz);
-                                }
-                                if (cN != null) {
-                                    System.arraycopy(cBuf, b * h, cN, (slot * batch + b) * h, h);
-                                }
+                if (hN != null || cN != null) {
+                    st.hidden(hBuf);
+                    st.cell(cBuf);
+                    for (int b = 0; b < batch; b++) {
+                        if (n[b] == end) {
+                            if (hN != null) {
+                                System.arraycopy(hBuf, b * sz, hN, (slot * batch + b) * sz, sz);
+                            }
+                            if (cN != null) {
+                                System.arraycopy(cBuf, b * h, cN, (slot * batch + b) * h, h);
                             }
                         }
                     }
-                    t0 = end;
                 }
-                shape.mergeInto(hs, d, steps, batch, n, out);
+                t0 = end;
             }
+        };
+        float[] rev = null;
+        for (int l = 0; l < config.layers(); l++) {
+            if (directions == 2 && (rev == null || rev.length != in.length)) {
+                rev = new float[in.length];
+            }
+            shape.forwardDirections(l, in, rev, steps, batch, n, hs, out, pass);
             if (l + 1 < config.layers()) {
                 in = out;
                 out = new float[tb * o];

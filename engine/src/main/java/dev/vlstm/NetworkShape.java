@@ -161,4 +161,33 @@ final class NetworkShape {
         System.arraycopy(states, slot * bh, buf, 0, bh);
         return buf;
     }
+
+    /** One layer-direction of a forward pass, as {@link #forwardDirections} runs it. */
+    interface DirectionPass {
+        /**
+         * Runs layer l, direction d (slot {@code l·D + d}) over {@code input} (time-major; for d = 1
+         * each sample's prefix reversed), writing its outputs {@code [T][B][S]} into {@code hs}.
+         */
+        void run(int l, int d, int slot, float[] input, float[] hs);
+    }
+
+    /**
+     * The directions of layer l in a forward pass (benchdnn's {@code process_direction}): d = 0
+     * reads {@code input}, d = 1 the same sequences reversed into {@code rev}; each direction's
+     * outputs are merged into {@code out} {@code [T][B][O]} (padded steps zero). Training and
+     * inference both run their layers through it; a {@code Session} is unidirectional and streams
+     * each layer's output straight into the next.
+     */
+    void forwardDirections(int l, float[] input, float[] rev, int steps, int batch, int[] n, float[] hs, float[] out,
+                           DirectionPass pass) {
+        for (int d = 0; d < directions; d++) {
+            float[] in = input;
+            if (d == 1) {
+                reverse(input, steps, batch, config.layerInput(l), n, rev);
+                in = rev;
+            }
+            pass.run(l, d, l * directions + d, in, hs);
+            mergeInto(hs, d, steps, batch, n, out);
+        }
+    }
 }

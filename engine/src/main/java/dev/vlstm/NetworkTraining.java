@@ -16,6 +16,10 @@ final class NetworkTraining {
     private final RecurrentLayer[] cells;
     private final SplittableRandom dropoutRng;
     private Work work;
+    /** h0 and c0 of the running forward call, read by {@link #direction}. */
+    private float[] initialH;
+    private float[] initialC;
+    private final NetworkShape.DirectionPass direction = this::forwardDirection;
 
     NetworkTraining(NetworkShape shape, RecurrentLayer[] cells, SplittableRandom dropoutRng) {
         this.config = shape.config;
@@ -104,43 +108,48 @@ final class NetworkTraining {
         }
         w.forwardDone = false;
         w.n = n;
-        int h = config.hiddenSize();
-        int sz = config.stateSize();
         shape.toTimeMajor(x, steps, batch, config.inputSize(), n, w.in[0]);
-        for (int l = 0; l < config.layers(); l++) {
-            int f = config.layerInput(l);
-            for (int d = 0; d < directions; d++) {
-                int slot = l * directions + d;
-                float[] input = w.in[l];
-                if (d == 1) {
-                    input = w.rev[l == 0 ? 0 : 1];
-                    shape.reverse(w.in[l], steps, batch, f, n, input);
-                }
-                RecurrentLayer cell = cells[slot];
-                cell.forward(input, steps, batch, shape.slot(h0, slot, batch * sz, w.s0), shape.slot(c0, slot, batch * h, w.s1));
-                cell.outputs(w.hs);
-                for (int b = 0; b < batch; b++) {
-                    cell.stateAt(n[b] - 1, b, w.hN, (slot * batch + b) * sz, w.cN, (slot * batch + b) * h);
-                }
-                shape.mergeInto(w.hs, d, steps, batch, n, w.out[l]);
-            }
-            if (l + 1 < config.layers()) {
-                float[] next = w.in[l + 1];
-                float[] m = w.mask[l];
-                float[] o = w.out[l];
-                if (m == null) {
-                    System.arraycopy(o, 0, next, 0, o.length);
-                } else {
-                    float keep = 1f - config.dropout();
-                    float scale = 1f / keep;
-                    for (int i = 0; i < m.length; i++) {
-                        m[i] = dropoutRng.nextDouble() < keep ? scale : 0f;
-                        next[i] = o[i] * m[i];
+        initialH = h0;
+        initialC = c0;
+        try {
+            for (int l = 0; l < config.layers(); l++) {
+                shape.forwardDirections(l, w.in[l], w.rev[l == 0 ? 0 : 1], steps, batch, n, w.hs, w.out[l], direction);
+                if (l + 1 < config.layers()) {
+                    float[] next = w.in[l + 1];
+                    float[] m = w.mask[l];
+                    float[] o = w.out[l];
+                    if (m == null) {
+                        System.arraycopy(o, 0, next, 0, o.length);
+                    } else {
+                        float keep = 1f - config.dropout();
+                        float scale = 1f / keep;
+                        for (int i = 0; i < m.length; i++) {
+                            m[i] = dropoutRng.nextDouble() < keep ? scale : 0f;
+                            next[i] = o[i] * m[i];
+                        }
                     }
                 }
             }
+        } finally {
+            initialH = null;
+            initialC = null;
         }
         w.forwardDone = true;
+    }
+
+    /** One layer-direction of the training forward: run it, keep its outputs and each sample's final state. */
+    private void forwardDirection(int l, int d, int slot, float[] input, float[] hs) {
+        Work w = work;
+        int batch = w.batch;
+        int h = config.hiddenSize();
+        int sz = config.stateSize();
+        RecurrentLayer cell = cells[slot];
+        cell.forward(input, w.steps, batch, NetworkShape.slot(initialH, slot, batch * sz, w.s0),
+                NetworkShape.slot(initialC, slot, batch * h, w.s1));
+        cell.outputs(hs);
+        for (int b = 0; b < batch; b++) {
+            cell.stateAt(w.n[b] - 1, b, w.hN, (slot * batch + b) * sz, w.cN, (slot * batch + b) * h);
+        }
     }
 
     private Work requireForward() {

@@ -32,6 +32,11 @@ import java.util.function.IntConsumer;
  * same operations whatever the slicing, so results are bit-identical for every thread count, and
  * inference equals the training forward bit for bit. The narrow-batch and unit-split schedules of
  * {@link Lstm} are not used here: a stream of one sample runs the same GEMMs with one column.
+ *
+ * <p>Source layout: past ~500 lines because it holds LSTMP's whole recurrence (training forward,
+ * BPTT with the projection's adjoint, inference) in one file. It shares the cell step with
+ * {@link Lstm} ({@code internal.lstm.LstmCell}) but not the recurrence: the projection adds a GEMM
+ * and an adjoint to every step, and moving it under {@code internal.lstm}'s schedules is open.
  */
 final class ProjectedLstm implements RecurrentLayer {
     private final int inputSize;
