@@ -3,6 +3,8 @@ package dev.vlstm.examples;
 import dev.vlstm.SequenceClassifier;
 import dev.vlstm.examples.data.Mnist;
 import dev.vlstm.modelfile.ClassifierFile;
+import dev.vlstm.onnx.OnnxModel;
+import dev.vlstm.onnx.Tensor;
 import dev.vlstm.io.FormatException;
 import dev.vlstm.io.Npy;
 import dev.vlstm.io.SafeTensors;
@@ -10,7 +12,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +24,8 @@ import picocli.CommandLine.Spec;
 /** {@code predict}: logits of a saved model for a .npy input, or its accuracy on a data set. */
 @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Run a saved model (safetensors with PyTorch names, from 'train --save' or from PyTorch).",
+            "Run a saved model (safetensors with PyTorch names, from 'train --save' or from PyTorch),",
+            "or an ONNX model (.onnx, e.g. torch.onnx.export of an nn.LSTM classifier; --input/--output only).",
             "Either --input X.npy --output Y.npy (X float32 [N, T, I], e.g. [N, 28, 28] with pixels/255; Y float32 [N, C] logits),",
             "or --data DIR to print the test accuracy."})
 final class PredictCommand implements Callable<Integer> {
@@ -28,7 +33,8 @@ final class PredictCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE", required = true, description = "The model file (.safetensors).")
+    @Option(names = "--model", paramLabel = "FILE", required = true,
+            description = "The model file (.safetensors, or .onnx).")
     Path model;
 
     @Option(names = "--input", paramLabel = "X.npy", description = "Inputs, float32 [N, T, I].")
@@ -53,6 +59,10 @@ final class PredictCommand implements Callable<Integer> {
         TrainCommand.check(input != null || data != null, "give --input X.npy (with --output Y.npy) or --data DIR");
         TrainCommand.check((input == null) == (output == null), "--input and --output go together");
         TrainCommand.checkWritable(output, "--output");
+        if (model.getFileName() != null && model.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")) {
+            TrainCommand.check(data == null, "--data takes a safetensors model; give an ONNX model --input X.npy --output Y.npy");
+            return predictOnnx(out);
+        }
         ClassifierFile.Header h = ClassifierFile.inspect(model);
         try (SequenceClassifier m = SequenceClassifier.builder(h.inputSize(), h.hiddenSize(), h.classes())
                 .threads(threads).build()) {
@@ -105,6 +115,74 @@ final class PredictCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * An ONNX classifier: one input [N, T, I] (batch-first, as PyTorch exports it), its first
+     * output the logits [N, C]; the inputs go through in chunks of 1000 sequences.
+     */
+    private int predictOnnx(PrintWriter out) throws IOException {
+        try (OnnxModel m = OnnxModel.load(model, threads)) {
+            List<String> ins = m.inputNames();
+            if (ins.size() != 1) {
+                throw new CliException(model + ": the model takes " + ins.size() + " inputs " + ins
+                        + "; predict runs classifiers with one input [N, T, I]");
+            }
+            String name = ins.get(0);
+            long[] want = m.inputShape(name);
+            if (want != null && want.length != 3) {
+                throw new CliException(model + ": input '" + name + "' has rank " + want.length
+                        + "; predict expects [N, T, I]");
+            }
+            out.printf(Locale.ROOT, "model %s: ONNX opset %d, %s%n", model, m.opset(), String.join(", ", m.operators()));
+            Npy.Array x = Npy.read(input);
+            int[] s = x.shape();
+            boolean fits = s.length == 3 && s[0] >= 1 && s[1] >= 1 && s[2] >= 1;
+            for (int i = 1; fits && want != null && i < 3; i++) {
+                fits = want[i] < 0 || want[i] == s[i];
+            }
+            if (!fits) {
+                throw new FormatException(input.toString(), "shape " + Arrays.toString(s) + " does not fit the model: expected "
+                        + shapeText(want));
+            }
+            int n = s[0], steps = s[1], in = s[2];
+            requireFinite(x.data(), steps, in, input);
+            float[] logits = null;
+            int classes = -1;
+            int chunk = 1000;
+            for (int from = 0; from < n; from += chunk) {
+                int b = Math.min(chunk, n - from);
+                float[] xc = Arrays.copyOfRange(x.data(), from * steps * in, (from + b) * steps * in);
+                Tensor y;
+                try {
+                    y = m.run(Map.of(name, Tensor.of(xc, b, steps, in))).get(m.outputNames().get(0));
+                } catch (IllegalArgumentException e) {
+                    throw new CliException(model + ": " + e.getMessage());
+                }
+                if (!y.isFloat() || y.rank() != 2 || y.dim(0) != b) {
+                    throw new CliException(model + ": output '" + m.outputNames().get(0) + "' is " + y
+                            + "; predict expects logits [N, C]");
+                }
+                if (logits == null) {
+                    classes = y.dim(1);
+                    logits = new float[n * classes];
+                }
+                System.arraycopy(y.floats(), 0, logits, from * classes, b * classes);
+            }
+            Npy.write(output, new int[] {n, classes}, logits);
+            out.printf(Locale.ROOT, "wrote logits [%d, %d] to %s%n", n, classes, output);
+            return 0;
+        }
+    }
+
+    private static String shapeText(long[] d) {
+        if (d == null) {
+            return "[N, T, I]";
+        }
+        StringBuilder b = new StringBuilder("[N");
+        b.append(", ").append(d[1] < 0 ? "T" : Long.toString(d[1]));
+        b.append(", ").append(d[2] < 0 ? "I" : Long.toString(d[2]));
+        return b.append(']').toString();
     }
 
     /**

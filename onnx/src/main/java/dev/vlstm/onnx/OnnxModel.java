@@ -1,0 +1,350 @@
+package dev.vlstm.onnx;
+
+import dev.vlstm.io.FormatException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * An ONNX model run in pure Java: a small interpreter over a documented set of operators (see
+ * {@link #OPERATORS}), with every {@code LSTM} node running on the vlstm engine.
+ *
+ * <pre>{@code
+ * try (OnnxModel m = OnnxModel.load(Path.of("classifier.onnx"))) {
+ *     Map<String, Tensor> out = m.run(Map.of("x", Tensor.of(x, 1, 28, 28)));
+ *     float[] logits = out.get("logits").floats();
+ * }
+ * }</pre>
+ *
+ * <p>Loading checks the whole graph at once: every operator must be supported, every value
+ * produced before it is read, no cycle; a problem is one {@link FormatException} line naming the
+ * file and the node. {@link #run} is stateless and may be called from several threads at once.
+ * A {@link Session} keeps each LSTM node's (h, c) between calls, so a stream can be fed a chunk at
+ * a time — what ONNX Runtime's stateless API cannot do.
+ */
+public final class OnnxModel implements AutoCloseable {
+    /** The operators the interpreter evaluates, besides {@code LSTM}. */
+    public static final List<String> OPERATORS = List.copyOf(new TreeSet<>(Ops.SUPPORTED));
+    /** The opsets of the default domain this build reads. */
+    public static final int MIN_OPSET = 7;
+    /** The newest opset this build reads. */
+    public static final int MAX_OPSET = 22;
+
+    private final OnnxReader.Model model;
+    private final List<OnnxReader.Node> order;
+    private final Map<OnnxReader.Node, LstmNode> lstms = new HashMap<>();
+    private final List<OnnxReader.ValueInfo> inputs = new ArrayList<>();
+    private final List<String> outputs = new ArrayList<>();
+
+    private OnnxModel(OnnxReader.Model model, int threads) throws FormatException {
+        this.model = model;
+        String file = model.file();
+        if (model.opset() < MIN_OPSET || model.opset() > MAX_OPSET) {
+            throw new FormatException(file, "opset " + model.opset() + " is not supported (this build reads opsets "
+                    + MIN_OPSET + " to " + MAX_OPSET + ")");
+        }
+        for (OnnxReader.ValueInfo v : model.inputs()) {
+            if (!model.initializers().containsKey(v.name())) {
+                inputs.add(v);
+            }
+        }
+        for (OnnxReader.ValueInfo v : model.outputs()) {
+            outputs.add(v.name());
+        }
+        for (OnnxReader.Node n : model.nodes()) {
+            if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+                throw new FormatException(file, n.describe() + ": domain " + n.domain() + " is not supported");
+            }
+            if (n.opType().equals("LSTM")) {
+                lstms.put(n, new LstmNode(n, file, threads));
+            } else if (!Ops.SUPPORTED.contains(n.opType())) {
+                throw new FormatException(file, n.describe() + ": operator " + n.opType()
+                        + " is not supported; the interpreter runs LSTM and " + String.join(", ", OPERATORS));
+            }
+        }
+        order = topologicalOrder(model);
+    }
+
+    /**
+     * Loads a model, with the engine's threads set to the machine's cores.
+     *
+     * @param file the {@code .onnx} file
+     * @return the model
+     * @throws FormatException for a file that is not a supported ONNX model (one line, naming the file)
+     * @throws IOException     if it cannot be read
+     */
+    public static OnnxModel load(Path file) throws IOException {
+        return load(file, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Loads a model.
+     *
+     * @param file    the {@code .onnx} file
+     * @param threads worker threads of each LSTM node, &gt; 0
+     * @return the model
+     * @throws FormatException for a file that is not a supported ONNX model (one line, naming the file)
+     * @throws IOException     if it cannot be read
+     */
+    public static OnnxModel load(Path file, int threads) throws IOException {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be > 0, was " + threads);
+        }
+        return new OnnxModel(OnnxReader.read(file), threads);
+    }
+
+    /** The same, from bytes in memory ({@code name} names them in messages). */
+    static OnnxModel parse(byte[] bytes, String name, int threads) throws FormatException {
+        return new OnnxModel(OnnxReader.parse(bytes, name), threads);
+    }
+
+    /** Orders the nodes so that each runs after the producers of its inputs (Kahn's algorithm). */
+    private static List<OnnxReader.Node> topologicalOrder(OnnxReader.Model m) throws FormatException {
+        String file = m.file();
+        Map<String, OnnxReader.Node> producer = new HashMap<>();
+        java.util.Set<String> given = new java.util.HashSet<>(m.initializers().keySet());
+        for (OnnxReader.ValueInfo v : m.inputs()) {
+            given.add(v.name());
+        }
+        for (OnnxReader.Node n : m.nodes()) {
+            for (String o : n.outputs()) {
+                if (o.isEmpty()) {
+                    continue;
+                }
+                if (given.contains(o) || producer.put(o, n) != null) {
+                    throw new FormatException(file, n.describe() + ": output '" + o + "' is produced twice");
+                }
+            }
+        }
+        Map<OnnxReader.Node, Integer> waiting = new HashMap<>();
+        Map<String, List<OnnxReader.Node>> readers = new HashMap<>();
+        ArrayDeque<OnnxReader.Node> ready = new ArrayDeque<>();
+        for (OnnxReader.Node n : m.nodes()) {
+            int deps = 0;
+            for (String i : n.inputs()) {
+                if (i.isEmpty() || given.contains(i)) {
+                    continue;
+                }
+                if (!producer.containsKey(i)) {
+                    throw new FormatException(file, n.describe() + " reads '" + i
+                            + "', which no node, graph input or initializer produces");
+                }
+                deps++;
+                readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+            }
+            waiting.put(n, deps);
+            if (deps == 0) {
+                ready.add(n);
+            }
+        }
+        List<OnnxReader.Node> order = new ArrayList<>();
+        while (!ready.isEmpty()) {
+            OnnxReader.Node n = ready.poll();
+            order.add(n);
+            for (String o : n.outputs()) {
+                for (OnnxReader.Node r : readers.getOrDefault(o, List.of())) {
+                    if (waiting.merge(r, -1, Integer::sum) == 0) {
+                        ready.add(r);
+                    }
+                }
+            }
+        }
+        if (order.size() != m.nodes().size()) {
+            for (OnnxReader.Node n : m.nodes()) {
+                if (waiting.get(n) > 0) {
+                    throw new FormatException(file, "the graph has a cycle through " + n.describe());
+                }
+            }
+        }
+        for (OnnxReader.ValueInfo v : m.outputs()) {
+            if (!given.contains(v.name()) && !producer.containsKey(v.name())) {
+                throw new FormatException(file, "graph output '" + v.name() + "' is not produced by any node");
+            }
+        }
+        return order;
+    }
+
+    /** @return the names of the inputs a call must give (graph inputs that are not initializers) */
+    public List<String> inputNames() {
+        List<String> r = new ArrayList<>();
+        for (OnnxReader.ValueInfo v : inputs) {
+            r.add(v.name());
+        }
+        return r;
+    }
+
+    /** @return the names of the graph's outputs, in order */
+    public List<String> outputNames() {
+        return Collections.unmodifiableList(outputs);
+    }
+
+    /**
+     * The declared shape of an input: each dimension, or -1 where it is symbolic (e.g. the batch).
+     *
+     * @param name an input name
+     * @return the dims, or null if the graph declares none
+     */
+    public long[] inputShape(String name) {
+        for (OnnxReader.ValueInfo v : inputs) {
+            if (v.name().equals(name)) {
+                return v.dims() == null ? null : v.dims().clone();
+            }
+        }
+        throw new IllegalArgumentException("no input named '" + name + "'; the inputs are " + inputNames());
+    }
+
+    /** @return the operators of the graph, in evaluation order (e.g. for logging) */
+    public List<String> operators() {
+        List<String> r = new ArrayList<>();
+        for (OnnxReader.Node n : order) {
+            r.add(n.opType());
+        }
+        return r;
+    }
+
+    /** @return the model's opset (default domain) */
+    public long opset() {
+        return model.opset();
+    }
+
+    /**
+     * Runs the graph once, from the zero state of every LSTM node (or its {@code initial_h}/{@code
+     * initial_c} inputs).
+     *
+     * @param feeds one tensor per input name
+     * @return every graph output, by name
+     * @throws IllegalArgumentException for a missing, unknown or misshapen input, or an input a
+     *                                  node cannot take (the message names the node)
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> feeds) {
+        return evaluate(feeds, null);
+    }
+
+    /** @return a new streaming session at the zero state */
+    public Session newSession() {
+        return new Session();
+    }
+
+    /**
+     * Runs the graph over consecutive chunks of the same streams: each LSTM node keeps its (h, c)
+     * from one {@link #run} to the next. On the first call (and after {@link #reset}) a node starts
+     * from its {@code initial_h}/{@code initial_c} inputs if the graph gives them, else from zeros;
+     * later calls ignore those inputs. Only forward LSTMs stream (a reverse direction needs the
+     * whole sequence), the batch must stay the same, and {@code sequence_lens} must equal the
+     * chunk length. A chunk is usually shorter than the sequence length the exporter wrote into the
+     * graph's input shapes, so a session checks its inputs' types and ranks, not their fixed
+     * dimensions. A session is used by one thread at a time.
+     */
+    public final class Session {
+        private final Map<OnnxReader.Node, LstmNode.Stream> streams = new HashMap<>();
+
+        private Session() {
+            reset();
+        }
+
+        /**
+         * Runs the graph over the next chunk.
+         *
+         * @param feeds one tensor per input name
+         * @return every graph output, by name
+         */
+        public Map<String, Tensor> run(Map<String, Tensor> feeds) {
+            return evaluate(feeds, streams);
+        }
+
+        /** Returns every LSTM node to its initial state. */
+        public void reset() {
+            streams.clear();
+            for (OnnxReader.Node n : lstms.keySet()) {
+                streams.put(n, new LstmNode.Stream());
+            }
+        }
+    }
+
+    private Map<String, Tensor> evaluate(Map<String, Tensor> feeds, Map<OnnxReader.Node, LstmNode.Stream> streams) {
+        Map<String, Tensor> values = new HashMap<>(model.initializers());
+        for (String k : feeds.keySet()) {
+            if (inputs.stream().noneMatch(v -> v.name().equals(k))) {
+                throw new IllegalArgumentException("unknown input '" + k + "'; the inputs are " + inputNames());
+            }
+        }
+        for (OnnxReader.ValueInfo v : inputs) {
+            Tensor t = feeds.get(v.name());
+            if (t == null) {
+                throw new IllegalArgumentException("input '" + v.name() + "' is missing; the inputs are " + inputNames());
+            }
+            checkInput(v, t, streams == null);
+            values.put(v.name(), t);
+        }
+        for (OnnxReader.Node n : order) {
+            Tensor[] in = new Tensor[n.inputs().size()];
+            for (int i = 0; i < in.length; i++) {
+                String name = n.inputs().get(i);
+                in[i] = name.isEmpty() ? null : values.get(name);
+            }
+            Tensor[] out;
+            try {
+                LstmNode l = lstms.get(n);
+                out = l != null ? l.run(in, streams == null ? null : streams.get(n)) : Ops.run(n, model.opset(), in);
+            } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
+                throw new IllegalArgumentException(n.describe() + ": " + e.getMessage(), e);
+            }
+            for (int i = 0; i < n.outputs().size(); i++) {
+                String name = n.outputs().get(i);
+                if (!name.isEmpty()) {
+                    if (i >= out.length) {
+                        throw new IllegalArgumentException(n.describe() + ": has no output #" + i);
+                    }
+                    values.put(name, out[i]);
+                }
+            }
+        }
+        Map<String, Tensor> result = new LinkedHashMap<>();
+        for (String o : outputs) {
+            result.put(o, values.get(o));
+        }
+        return result;
+    }
+
+    /** Type and rank always; the declared fixed dims too unless {@code dims} is false (a session's chunk is shorter). */
+    private static void checkInput(OnnxReader.ValueInfo v, Tensor t, boolean dims) {
+        long[] d = v.dims();
+        int want = v.elemType();
+        boolean floatWanted = want == 1 || want == 11;
+        if (want != 0 && floatWanted != t.isFloat()) {
+            throw new IllegalArgumentException("input '" + v.name() + "' must be " + (floatWanted ? "float" : "integer")
+                    + ", was " + t);
+        }
+        if (d == null) {
+            return;   // the graph declares no shape
+        }
+        boolean fits = d.length == t.rank();
+        for (int i = 0; fits && i < d.length; i++) {
+            fits = d[i] < 0 || !dims || d[i] == t.dim(i);
+        }
+        if (!fits) {
+            StringBuilder s = new StringBuilder("[");
+            for (int i = 0; i < d.length; i++) {
+                s.append(i == 0 ? "" : ", ").append(d[i] < 0 ? "?" : Long.toString(d[i]));
+            }
+            throw new IllegalArgumentException("input '" + v.name() + "' must have shape " + s + "], was "
+                    + Arrays.toString(t.shape()));
+        }
+    }
+
+    /** Stops the engine's worker threads of every LSTM node. */
+    @Override
+    public void close() {
+        for (LstmNode l : lstms.values()) {
+            l.close();
+        }
+    }
+}

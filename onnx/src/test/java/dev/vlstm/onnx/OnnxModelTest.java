@@ -1,0 +1,239 @@
+package dev.vlstm.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.vlstm.io.Npy;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ONNX models against two oracles: PyTorch's outputs (exported models) or a float64 numpy LSTM
+ * written from the operator's definition (hand-built nodes), both from
+ * {@code src/test/python/make_onnx_fixtures.py}; and ONNX Runtime Java running the same files.
+ */
+class OnnxModelTest {
+    static final double TOL = 1e-5;
+
+    static Path fixture(String name) {
+        try {
+            return Path.of(OnnxModelTest.class.getResource(name).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("missing fixture " + name + "; run src/test/python/make_onnx_fixtures.py", e);
+        }
+    }
+
+    static Tensor npy(String name) throws IOException {
+        Npy.Array a = Npy.read(fixture(name));
+        return Tensor.of(a.data(), a.shape());
+    }
+
+    /** The fixture's inputs by graph-input name: floats from .in.k.npy, sequence lengths as int32. */
+    static Map<String, Tensor> feeds(String name, OnnxModel m) throws IOException {
+        Map<String, Tensor> f = new LinkedHashMap<>();
+        int k = 0;
+        for (String in : m.inputNames()) {
+            if (in.equals("lens")) {
+                float[] v = npy(name + ".lens.npy").floats();
+                long[] l = new long[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    l[i] = (long) v[i];
+                }
+                f.put(in, Tensor.integers(Tensor.Type.INT32, l, l.length));
+            } else {
+                f.put(in, npy(name + ".in." + k++ + ".npy"));
+            }
+        }
+        return f;
+    }
+
+    static void assertClose(Tensor actual, Tensor expected, String what) {
+        assertThat(actual.shape()).as(what + " shape").containsExactly(expected.shape());
+        float[] a = actual.floats();
+        float[] e = expected.floats();
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs((double) a[i] - e[i]);
+            if (!(d <= worst)) {
+                worst = d;
+                at = i;
+            }
+        }
+        assertThat(worst).as("%s: largest difference at element %d (%s vs %s)", what, at,
+                at < 0 ? "" : a[at], at < 0 ? "" : e[at]).isLessThanOrEqualTo(TOL);
+    }
+
+    @ParameterizedTest(name = "{0} on {1} thread(s)")
+    @CsvSource({"classifier,1", "classifier,2", "stacked,1", "stacked,2", "bidirectional,1", "bidirectional,2",
+        "node_forward_lens,1", "node_forward_lens,2", "node_reverse,1", "node_bidirectional_lens,2",
+        "node_layout1,1", "node_layout1_bidirectional,2"})
+    void outputsMatchTheReference(String name, int threads) throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture(name + ".onnx"), threads)) {
+            Map<String, Tensor> out = m.run(feeds(name, m));
+            List<String> names = m.outputNames();
+            for (int k = 0; k < names.size(); k++) {
+                assertClose(out.get(names.get(k)), npy(name + ".out." + k + ".npy"), name + " " + names.get(k));
+            }
+        }
+    }
+
+    @Test
+    void theExportedClassifierUsesTheOperatorsOfATypicalExport() throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture("classifier.onnx"), 1)) {
+            assertThat(m.operators()).contains("LSTM", "Gemm");
+            assertThat(m.inputNames()).containsExactly("x");
+            assertThat(m.inputShape("x")).containsExactly(-1, 28, 28);
+            assertThat(m.outputNames()).containsExactly("logits");
+        }
+    }
+
+    /** ONNX Runtime as the second oracle: every output of every file it runs (it refuses layout 1). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"classifier", "stacked", "bidirectional", "node_forward_lens", "node_reverse", "node_bidirectional_lens"})
+    void outputsMatchOnnxRuntime(String name) throws IOException, OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OnnxModel m = OnnxModel.load(fixture(name + ".onnx"), 2);
+             OrtSession ort = env.createSession(fixture(name + ".onnx").toString(), new OrtSession.SessionOptions())) {
+            Map<String, Tensor> feeds = feeds(name, m);
+            Map<String, OnnxTensor> ortFeeds = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+                    Tensor t = e.getValue();
+                    long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
+                    if (t.isFloat()) {
+                        ortFeeds.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(t.floats()), shape));
+                    } else {
+                        int[] v = Arrays.stream(t.longs()).mapToInt(x -> (int) x).toArray();
+                        ortFeeds.put(e.getKey(), OnnxTensor.createTensor(env, IntBuffer.wrap(v), shape));
+                    }
+                }
+                Map<String, Tensor> ours = m.run(feeds);
+                try (OrtSession.Result r = ort.run(ortFeeds)) {
+                    for (String o : m.outputNames()) {
+                        OnnxTensor ot = (OnnxTensor) r.get(o).orElseThrow();
+                        FloatBuffer fb = ot.getFloatBuffer();
+                        float[] v = new float[fb.remaining()];
+                        fb.get(v);
+                        int[] shape = Arrays.stream(ot.getInfo().getShape()).mapToInt(x -> (int) x).toArray();
+                        assertClose(ours.get(o), Tensor.of(v, shape), name + " " + o + " against ONNX Runtime");
+                    }
+                }
+            } finally {
+                for (OnnxTensor t : ortFeeds.values()) {
+                    t.close();
+                }
+            }
+        }
+    }
+
+    /** A session carries each LSTM's state: the classifier over two chunks gives the whole sequence's logits. */
+    @Test
+    void aSessionCarriesTheStateAcrossChunks() throws IOException {
+        Tensor x = npy("classifier.in.0.npy");   // [3, 28, 28] batch-first
+        try (OnnxModel m = OnnxModel.load(fixture("classifier.onnx"), 2)) {
+            Tensor whole = m.run(Map.of("x", x)).get("logits");
+            OnnxModel.Session s = m.newSession();
+            int[] cuts = {0, 1, 11, 28};
+            Tensor last = null;
+            for (int c = 0; c + 1 < cuts.length; c++) {
+                last = s.run(Map.of("x", rows(x, cuts[c], cuts[c + 1]))).get("logits");
+            }
+            assertClose(last, whole, "logits after three chunks");
+            // a reset starts over: the first chunk alone is not the whole sequence
+            s.reset();
+            Tensor first = s.run(Map.of("x", rows(x, 0, 27))).get("logits");
+            assertThat(maxDiff(first, whole)).isGreaterThan(1e-3);
+            Tensor again = s.run(Map.of("x", rows(x, 27, 28))).get("logits");
+            assertClose(again, whole, "logits after a reset and two chunks");
+        }
+    }
+
+    /** In a session the stacked model starts from its h0/c0 inputs, later chunks from the carried state. */
+    @Test
+    void aSessionStartsFromTheGivenInitialStateOnce() throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture("stacked.onnx"), 1)) {
+            Map<String, Tensor> f = feeds("stacked", m);
+            Map<String, Tensor> whole = m.run(f);
+            Tensor x = f.get("x");   // [6, 4, 5] time-major
+            OnnxModel.Session s = m.newSession();
+            Map<String, Tensor> a = new LinkedHashMap<>(f);
+            a.put("x", steps(x, 0, 2));
+            s.run(a);
+            Map<String, Tensor> b = new LinkedHashMap<>(f);
+            b.put("x", steps(x, 2, 6));
+            Map<String, Tensor> out = s.run(b);
+            assertClose(out.get("hn"), whole.get("hn"), "h_n after two chunks");
+            assertClose(out.get("cn"), whole.get("cn"), "c_n after two chunks");
+        }
+    }
+
+    @Test
+    void bidirectionalNodesRefuseToStreamWithTheNodeName() throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture("node_reverse.onnx"), 1)) {
+            Map<String, Tensor> f = feeds("node_reverse", m);
+            assertThatThrownBy(() -> m.newSession().run(f)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("node 'lstm' (LSTM): a reverse LSTM cannot stream: its reverse direction needs the whole"
+                            + " sequence");
+        }
+    }
+
+    @Test
+    void wrongInputsAreNamed() throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture("classifier.onnx"), 1)) {
+            assertThatThrownBy(() -> m.run(Map.of())).hasMessageContaining("input 'x' is missing");
+            assertThatThrownBy(() -> m.run(Map.of("x", Tensor.of(new float[3 * 28 * 27], 3, 28, 27))))
+                    .hasMessageContaining("input 'x' must have shape [?, 28, 28], was [3, 28, 27]");
+            assertThatThrownBy(() -> m.run(Map.of("x", Tensor.of(new float[28 * 28], 1, 28, 28), "y",
+                    Tensor.of(new float[1], 1)))).hasMessageContaining("unknown input 'y'");
+        }
+    }
+
+    static Tensor rows(Tensor x, int t0, int t1) {
+        int n = x.dim(0);
+        int steps = x.dim(1);
+        int f = x.dim(2);
+        float[] v = new float[n * (t1 - t0) * f];
+        for (int b = 0; b < n; b++) {
+            System.arraycopy(x.floats(), (b * steps + t0) * f, v, b * (t1 - t0) * f, (t1 - t0) * f);
+        }
+        return Tensor.of(v, n, t1 - t0, f);
+    }
+
+    static Tensor steps(Tensor x, int t0, int t1) {
+        int per = x.dim(1) * x.dim(2);
+        return Tensor.of(Arrays.copyOfRange(x.floats(), t0 * per, t1 * per), t1 - t0, x.dim(1), x.dim(2));
+    }
+
+    static double maxDiff(Tensor a, Tensor b) {
+        double m = 0;
+        for (int i = 0; i < a.size(); i++) {
+            m = Math.max(m, Math.abs(a.floats()[i] - b.floats()[i]));
+        }
+        return m;
+    }
+
+    static List<Path> allFixtures() throws IOException {
+        List<Path> r = new ArrayList<>();
+        try (var s = Files.list(fixture("classifier.onnx").getParent())) {
+            s.filter(p -> p.toString().endsWith(".onnx")).sorted().forEach(r::add);
+        }
+        return r;
+    }
+}
