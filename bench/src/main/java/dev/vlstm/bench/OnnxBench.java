@@ -29,10 +29,15 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * A single ONNX {@code LSTM} node of each workload (forward, biases, zero initial state; the file
- * ONNX Runtime's peer runs has the same node) loaded with {@link OnnxModel} and run as a Java user
- * runs it: inputs wrapped as tensors, {@code Y} and {@code Y_h} returned. Timesteps per second, to
- * hold against {@link LstmBench}'s {@code infer*} (which keeps only the state) in the same run.
+ * A single ONNX {@code LSTM} node of each workload (forward, biases, zero initial state) loaded with
+ * {@link OnnxModel} and run as a Java user runs it: inputs wrapped as tensors, every output
+ * returned. Timesteps per second, to hold against {@link LstmBench}'s {@code infer*} (which keeps
+ * only the state) in the same run.
+ *
+ * <p>With {@code -Dvlstm.onnxModels=DIR} (passed to the forks: {@code -jvmArgsAppend}) it loads
+ * {@code DIR/lstm_<S|M|L|stream>.onnx}, the files ONNX Runtime's peer runs
+ * ({@code bench/peers/onnxruntime-java/export_models.py}); {@code bench/peers/onnx_vs_ort.py} runs
+ * both on them, interleaved. Without it, it writes the same node itself.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -57,9 +62,15 @@ public class OnnxBench {
         @Setup(Level.Trial)
         public void setUp() throws IOException {
             w = workload();
-            Path file = Files.createTempFile("vlstm-bench-" + w.name(), ".onnx");
-            file.toFile().deleteOnExit();
-            Files.write(file, lstmNode(w.input, w.hidden, new SplittableRandom(7)));
+            String dir = System.getProperty("vlstm.onnxModels");
+            Path file;
+            if (dir != null) {
+                file = Path.of(dir, "lstm_" + (w == Workload.STREAM ? "stream" : w.name()) + ".onnx");
+            } else {
+                file = Files.createTempFile("vlstm-bench-" + w.name(), ".onnx");
+                file.toFile().deleteOnExit();
+                Files.write(file, lstmNode(w.input, w.hidden, new SplittableRandom(7)));
+            }
             model = OnnxModel.load(file, threads);
             session = model.newSession();
             SplittableRandom r = new SplittableRandom(42);
