@@ -537,6 +537,22 @@ public final class LstmNetwork implements AutoCloseable {
         }
         Checks.lengthOrNull(shape.hNName, hN, cells.length * bs);
         Checks.lengthOrNull("cN [L·D][B][H]", cN, cells.length * bh);
+        if (config.layers() == 1 && directions == 1 && lengths == null && !config.batchFirst()) {
+            // one layer, one direction, all sequences full, time-major: the layer writes straight into
+            // output (no per-call sequence buffers; the same operations as the general path)
+            RecurrentLayer.Running st = cells[0].newRunning(batch);
+            if (h0 != null || c0 != null) {
+                st.set(h0 == null ? new float[bs] : h0, c0 == null ? new float[bh] : c0);
+            }
+            st.advance(x, steps, output);
+            if (hN != null) {
+                st.hidden(hN);
+            }
+            if (cN != null) {
+                st.cell(cN);
+            }
+            return;
+        }
         long tbl = (long) steps * batch;
         Memory.require("LSTM network inference buffers for T=" + steps + ", B=" + batch + ", I=" + config.inputSize()
                 + ", H=" + h, 4 * tbl * ((long) config.inputSize() * 3 + 3L * o + h),

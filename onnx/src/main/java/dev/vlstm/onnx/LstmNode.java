@@ -220,8 +220,9 @@ final class LstmNode {
             y = reversed(y, steps, batch, h, n);
         }
         // y is [T][B][D·H] (forward features first): to Y [T][D][B][H], or [B][T][D][H] for layout 1
-        float[] out = new float[y.length];
-        for (int t = 0; t < steps; t++) {
+        // (one direction in layout 0: the same order already)
+        float[] out = dh == 1 && !batchMajor ? y : new float[y.length];
+        for (int t = 0; out != y && t < steps; t++) {
             for (int bb = 0; bb < batch; bb++) {
                 for (int d = 0; d < dh; d++) {
                     int src = ((t * batch + bb) * dh + d) * h;
