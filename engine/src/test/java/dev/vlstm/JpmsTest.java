@@ -39,6 +39,10 @@ class JpmsTest {
         assertThat(d.name()).isEqualTo("dev.vlstm");
         assertThat(d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()))
                 .containsExactlyInAnyOrder("dev.vlstm", "dev.vlstm.io", "dev.vlstm.kernel", "dev.vlstm.modelfile", "dev.vlstm.optim");
+        // the machinery is in the module but not exported
+        for (String internal : new String[] {"internal", "internal/lstm", "internal/thread"}) {
+            assertThat(engineClasses().resolve("dev/vlstm/" + internal)).isDirectory();
+        }
         assertThat(d.requires()).anyMatch(r -> r.name().equals("jdk.incubator.vector")
                 && r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC));
     }

@@ -185,7 +185,7 @@ final class LstmNode {
         if (reverse) {
             xt = reversed(xt, steps, batch, inputSize, n);
         }
-        float[] y = new float[steps * batch * dh * h];
+        float[] y = Tensor.zeros(Tensor.Type.FLOAT, steps, batch, dh, h).floats();   // refused past the memory budget
         float[] hn = new float[dh * batch * h];
         float[] cn = new float[dh * batch * h];
         if (stream != null) {

@@ -601,7 +601,8 @@ final class Ops {
         }
         float[] av = a.floats();
         float[] bv = b.floats();
-        float[] y = new float[Math.multiplyExact(m, n)];
+        Tensor yt = Tensor.zeros(Tensor.Type.FLOAT, m, n);
+        float[] y = yt.floats();
         Tensor cb = c == null ? null : broadcastTo(floats(c, "C"), new int[] {m, n});
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
@@ -618,7 +619,7 @@ final class Ops {
                 y[i * n + j] = (float) v;
             }
         }
-        return Tensor.of(y, m, n);
+        return yt;
     }
 
     /** numpy matmul: 1-D operands promoted, leading dims broadcast; double accumulation. */
@@ -644,7 +645,7 @@ final class Ops {
         float[] av = broadcastTo(a2, aFull).floats();
         float[] bv = broadcastTo(b2, bFull).floats();
         int nb = (int) product(batch);
-        float[] y = new float[Math.multiplyExact(Math.multiplyExact(nb, m), n)];
+        float[] y = Tensor.zeros(Tensor.Type.FLOAT, nb, m, n).floats();
         for (int q = 0; q < nb; q++) {
             int ao = q * m * k;
             int bo = q * k * n;

@@ -176,14 +176,22 @@ public final class Tensor {
         return new Tensor(type, newShape.clone(), floats, longs);
     }
 
-    /** A new tensor of this one's type and the given shape, zero-filled. */
+    /**
+     * A new zero-filled tensor of the given type and shape; one that would not fit a Java array or
+     * the engine's memory budget ({@link dev.vlstm.MemoryBudget}) is refused before it is allocated.
+     */
     static Tensor zeros(Type type, int... shape) {
         long n = 1;
         for (int d : shape) {
             n *= d;
+            if (n > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException("a tensor of shape " + Arrays.toString(shape) + " exceeds a Java array");
+            }
         }
-        if (n > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("a tensor of shape " + Arrays.toString(shape) + " exceeds a Java array");
+        long bytes = n * (type == Type.FLOAT ? 4 : 8);
+        if (bytes > dev.vlstm.MemoryBudget.get()) {
+            throw new IllegalArgumentException("a tensor of shape " + Arrays.toString(shape) + " needs " + bytes
+                    + " bytes, more than the memory budget of " + dev.vlstm.MemoryBudget.get() + " bytes");
         }
         return type == Type.FLOAT ? new Tensor(type, shape.clone(), new float[(int) n], null)
                 : new Tensor(type, shape.clone(), null, new long[(int) n]);
