@@ -9,6 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The species is a {@code static final} constant (a non-final species costs 10× here), chosen
  * when the class loads from {@link KernelProvider#requestedVectorBits()}.
+ *
+ * <p>Source layout: about 500 lines because it implements the whole {@link Kernels} contract,
+ * mirrored method by method by {@code ScalarKernels}; the packed GEMM's blocking is in
+ * {@code PackedGemm}.
  */
 final class PanamaKernels implements Kernels {
     static final VectorSpecies<Float> S = pickSpecies(KernelProvider.requestedVectorBits());

@@ -25,6 +25,10 @@ import java.util.Map;
  * a Java array), the data's length against the dimensions, data types the interpreter computes
  * with. Tensors with external data are refused (no file outside the model is ever opened). Every
  * problem is a {@link FormatException} naming the file and the tensor, node or field.
+ *
+ * <p>Source layout: past ~500 lines because it is one reader per protobuf message the interpreter
+ * needs (model, graph, node, attribute, tensor, value info), with the field numbers named at the
+ * top; split, the numbers and the checks of one tensor would live apart.
  */
 final class OnnxReader {
     // ModelProto

@@ -8,6 +8,10 @@ import java.util.Set;
  * The interpreter's operators besides LSTM, each as the ONNX specification defines it (opsets
  * 7–22, with the differences between opsets noted where they matter). They compute in float32 for
  * float tensors and in long for integer ones; none writes into its inputs.
+ *
+ * <p>Source layout: past ~500 lines because the whole documented operator set is here, one method
+ * per operator behind the one dispatch in {@link #run}, so that the list in {@code docs/onnx.md}
+ * and {@link #SUPPORTED} can be checked against one file.
  */
 final class Ops {
     /** The operators {@link #run} evaluates (LSTM runs on the engine, see {@link LstmNode}). */
