@@ -35,6 +35,15 @@ final class LstmNode {
     private Tensor rSeen;
     private Tensor bSeen;
     private LstmNetwork net;
+    /** Idle sessions of {@link #net} by batch size, for stateless calls (at most {@link #POOLED} each); replaced with the network. */
+    private java.util.concurrent.ConcurrentHashMap<Integer, java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session>>
+            idle = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int POOLED = 4;
+
+    /** A network and the pool of its idle sessions, read together. */
+    private record Built(LstmNetwork net,
+                         java.util.concurrent.ConcurrentHashMap<Integer, java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session>> idle) {
+    }
 
     LstmNode(OnnxReader.Node node, String file, int threads) throws FormatException {
         this.node = node;
@@ -177,7 +186,8 @@ final class LstmNode {
         if (c0 != null) {
             expect(floatInput(in, 6, "initial_c"), "initial_c", stateShape);
         }
-        LstmNetwork network = network(w, r, b, inputSize);
+        Built built = network(w, r, b, inputSize);
+        LstmNetwork network = built.net();
         // to the engine's layouts: x [T][B][I], states [D][B][H]
         float[] xt = batchMajor ? swap01(x.floats(), batch, steps, inputSize) : x.floats();
         float[] hi = h0 == null ? null : batchMajor ? swap01(h0.floats(), batch, dh, h) : h0.floats();
@@ -213,6 +223,22 @@ final class LstmNode {
             stream.session.step(xt, steps, y);
             stream.session.hidden(hn);
             stream.session.cell(cn);
+        } else if (dh == 1 && fullLengths(n, steps)) {
+            // one direction over whole sequences: a pooled session of this batch size, so that a
+            // stateless call allocates no engine state (the same operations as infer)
+            var pool = built.idle();
+            LstmNetwork.Session s = takeSession(pool, network, batch);
+            try {
+                s.reset();
+                if (hi != null || ci != null) {
+                    s.set(hi == null ? new float[batch * h] : hi, ci == null ? new float[batch * h] : ci);
+                }
+                s.step(xt, steps, y);
+                s.hidden(hn);
+                s.cell(cn);
+            } finally {
+                giveSession(pool, batch, s);
+            }
         } else {
             network.infer(xt, steps, batch, n, hi, ci, y, hn, cn);
         }
@@ -238,9 +264,9 @@ final class LstmNode {
     }
 
     /** The engine network for these weights: built on first use, rebuilt when a weight tensor changes. */
-    private synchronized LstmNetwork network(Tensor w, Tensor r, Tensor b, int inputSize) {
+    private synchronized Built network(Tensor w, Tensor r, Tensor b, int inputSize) {
         if (net != null && w == wSeen && r == rSeen && b == bSeen) {
-            return net;
+            return new Built(net, idle);
         }
         if (net != null) {
             net.close();
@@ -270,11 +296,12 @@ final class LstmNode {
             n.parameters().set(prefix + "weight", fused);
             n.parameters().set(prefix + "bias", bias);
         }
+        idle = new java.util.concurrent.ConcurrentHashMap<>();
         net = n;
         wSeen = w;
         rSeen = r;
         bSeen = b;
-        return n;
+        return new Built(n, idle);
     }
 
     private static Tensor floatInput(Tensor[] in, int i, String name) {
@@ -314,6 +341,35 @@ final class LstmNode {
             }
         }
         return dst;
+    }
+
+    private static boolean fullLengths(int[] n, int steps) {
+        if (n != null) {
+            for (int v : n) {
+                if (v != steps) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static LstmNetwork.Session takeSession(
+            java.util.concurrent.ConcurrentHashMap<Integer, java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session>> pool,
+            LstmNetwork network, int batch) {
+        java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session> q = pool.get(batch);
+        LstmNetwork.Session s = q == null ? null : q.poll();
+        return s != null ? s : network.newSession(batch);
+    }
+
+    private static void giveSession(
+            java.util.concurrent.ConcurrentHashMap<Integer, java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session>> pool,
+            int batch, LstmNetwork.Session s) {
+        java.util.concurrent.ConcurrentLinkedQueue<LstmNetwork.Session> q =
+                pool.computeIfAbsent(batch, k -> new java.util.concurrent.ConcurrentLinkedQueue<>());
+        if (q.size() < POOLED) {
+            q.offer(s);
+        }
     }
 
     void close() {

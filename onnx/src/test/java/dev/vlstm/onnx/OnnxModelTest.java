@@ -143,6 +143,78 @@ class OnnxModelTest {
         }
     }
 
+    /** Stateless calls share pooled engine state: each starts afresh, whatever ran before (concurrently too). */
+    @Test
+    void statelessCallsCarryNoStateFromCallToCall() throws Exception {
+        for (String name : new String[] {"classifier", "stacked", "no initial state"}) {
+            try (OnnxModel m = name.equals("no initial state") ? bareLstm() : OnnxModel.load(fixture(name + ".onnx"), 2)) {
+                Map<String, Tensor> f = name.equals("no initial state")
+                        ? Map.of("x", Tensor.of(uniform(3, 4 * 3 * 2), 4, 3, 2))
+                        : feeds(name, m);
+                Map<String, Tensor> first = m.run(f);
+                Map<String, Tensor> other = new LinkedHashMap<>(f);
+                Tensor x = f.get("x");
+                float[] shifted = x.floats().clone();
+                for (int i = 0; i < shifted.length; i++) {
+                    shifted[i] += 0.5f;
+                }
+                other.put("x", Tensor.of(shifted, x.shape()));
+                Tensor different = m.run(other).get(m.outputNames().get(0));
+                assertThat(maxDiff(different, first.get(m.outputNames().get(0)))).isGreaterThan(1e-3);
+                java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+                try {
+                    List<java.util.concurrent.Future<Map<String, Tensor>>> runs = new ArrayList<>();
+                    for (int k = 0; k < 6; k++) {
+                        Map<String, Tensor> in = k % 2 == 0 ? f : other;
+                        runs.add(pool.submit(() -> m.run(in)));
+                    }
+                    for (int k = 0; k < runs.size(); k++) {
+                        Map<String, Tensor> got = runs.get(k).get();
+                        Map<String, Tensor> want = k % 2 == 0 ? first : m.run(other);
+                        for (String o : m.outputNames()) {
+                            assertThat(got.get(o).floats()).as(name + " " + o + " call " + k).containsExactly(want.get(o).floats());
+                        }
+                    }
+                } finally {
+                    pool.shutdown();
+                }
+                Map<String, Tensor> again = m.run(f);
+                for (String o : m.outputNames()) {
+                    assertThat(again.get(o).floats()).as(name + " " + o).containsExactly(first.get(o).floats());
+                }
+            }
+        }
+    }
+
+    static float[] uniform(long seed, int n) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextDouble(-1, 1);
+        }
+        return v;
+    }
+
+    /** One LSTM node (I = 2, H = 3), no bias and no initial state: the graph gives the engine nothing to reset from. */
+    static OnnxModel bareLstm() throws dev.vlstm.io.FormatException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+        float[] w = new float[12 * 2];
+        float[] rr = new float[12 * 3];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextDouble(-1, 1);
+        }
+        for (int i = 0; i < rr.length; i++) {
+            rr[i] = (float) r.nextDouble(-1, 1);
+        }
+        byte[] g = ProtoBuilder.graph(new byte[][] {ProtoBuilder.node("lstm", "LSTM", new String[] {"x", "W", "R"},
+                        new String[] {"Y", "Y_h"}, ProtoBuilder.intAttr("hidden_size", 3))},
+                new byte[][] {ProtoBuilder.tensor("W", new long[] {1, 12, 2}, ProtoBuilder.floats(w), null),
+                    ProtoBuilder.tensor("R", new long[] {1, 12, 3}, ProtoBuilder.floats(rr), null)},
+                new byte[][] {ProtoBuilder.valueInfo("x", -1, -1, 2)},
+                new byte[][] {ProtoBuilder.valueInfo("Y"), ProtoBuilder.valueInfo("Y_h")});
+        return OnnxModel.parse(ProtoBuilder.model(14, g), "bare.onnx", 2);
+    }
+
     /** A session carries each LSTM's state: the classifier over two chunks gives the whole sequence's logits. */
     @Test
     void aSessionCarriesTheStateAcrossChunks() throws IOException {
