@@ -416,14 +416,27 @@ final class Ops {
             seen[p[i]] = true;
             os[i] = x.dim(p[i]);
         }
-        Tensor out = like(x, os);
         int[] is = strides(x.dims());
+        int[] step = new int[r];
+        for (int i = 0; i < r; i++) {
+            step[i] = is[p[i]];
+        }
+        return gatherStrided(x, 0, step, os);
+    }
+
+    /**
+     * A new tensor of shape {@code os} whose element (i_0, …) is x's element
+     * {@code base + Σ i_k·step[k]}: the one index walk behind Transpose, Slice and broadcasting.
+     */
+    private static Tensor gatherStrided(Tensor x, int base, int[] step, int[] os) {
+        int r = os.length;
+        Tensor out = like(x, os);
         int n = out.size();
         int[] idx = new int[r];
         for (int o = 0; o < n; o++) {
-            int src = 0;
+            int src = base;
             for (int i = 0; i < r; i++) {
-                src += idx[i] * is[p[i]];
+                src += idx[i] * step[i];
             }
             copy(x, src, out, o);
             for (int i = r - 1; i >= 0; i--) {
@@ -545,24 +558,14 @@ final class Ops {
             lo[a] = (int) s;
             st[a] = (int) step;
         }
-        Tensor out = like(x, os);
         int[] is = strides(x.dims());
-        int total = out.size();
-        int[] idx = new int[r];
-        for (int o = 0; o < total; o++) {
-            int src = 0;
-            for (int i = 0; i < r; i++) {
-                src += (lo[i] + idx[i] * st[i]) * is[i];
-            }
-            copy(x, src, out, o);
-            for (int i = r - 1; i >= 0; i--) {
-                if (++idx[i] < os[i]) {
-                    break;
-                }
-                idx[i] = 0;
-            }
+        int base = 0;
+        int[] step = new int[r];
+        for (int i = 0; i < r; i++) {
+            base += lo[i] * is[i];
+            step[i] = st[i] * is[i];
         }
-        return out;
+        return gatherStrided(x, base, step, os);
     }
 
     private static long[] ints(Tensor t, String what) {
@@ -720,23 +723,12 @@ final class Ops {
             }
         }
         int[] st = strides(xs);
-        Tensor out = like(x, shape);
-        int n = out.size();
-        int[] idx = new int[r];
-        for (int o = 0; o < n; o++) {
-            int src = 0;
-            for (int i = 0; i < r; i++) {
-                src += xs[i] == 1 ? 0 : idx[i] * st[i];
-            }
-            copy(x, src, out, o);
-            for (int i = r - 1; i >= 0; i--) {
-                if (++idx[i] < shape[i]) {
-                    break;
-                }
-                idx[i] = 0;
+        for (int i = 0; i < r; i++) {
+            if (xs[i] == 1) {
+                st[i] = 0;   // a broadcast axis repeats the same elements
             }
         }
-        return out;
+        return gatherStrided(x, 0, st, shape);
     }
 
     private static Tensor binary(String op, Tensor a, Tensor b) {
