@@ -64,6 +64,11 @@ public final class Lstm implements AutoCloseable {
     private boolean ownsWorkers = true;
     /** The training workspace of the last (T, B), or null. */
     private TrainingWorkspace train;
+    /**
+     * The workspace of the shape before, kept so that calls alternating between two shapes (the
+     * full micro-batches and the last, smaller one of gradient accumulation) allocate nothing.
+     */
+    private TrainingWorkspace spare;
 
     /**
      * Creates a layer with its own parameter set, initialised with {@link #initialize}.
@@ -220,8 +225,15 @@ public final class Lstm implements AutoCloseable {
         Checks.lengthOrNull("c0 [B][H]", c0, batch * hiddenSize);
         TrainingWorkspace w = train;
         if (w == null || w.steps() != steps || w.batch() != batch) {
+            TrainingWorkspace previous = w;
             train = null;
-            w = engine.training(steps, batch);
+            if (spare != null && spare.steps() == steps && spare.batch() == batch) {
+                w = spare;
+            } else {
+                spare = null;
+                w = engine.training(steps, batch);
+            }
+            spare = previous;
             train = w;
         }
         w.forward(x, h0, c0);

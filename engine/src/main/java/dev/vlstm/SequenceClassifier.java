@@ -158,14 +158,13 @@ public final class SequenceClassifier implements AutoCloseable {
     private Optimizer optimizer;
     private float clipNorm;
 
-    private int headBatch = -1;
-    private float[] logitsFm;   // [C × B]
-    private float[] logitsBm;   // [B × C]
-    private float[] dLogitsBm;  // [B × C]
-    private float[] dLogitsFm;  // [C × B]
-    private float[] hLastFm;    // [H × B]
-    private float[] hLastBm;    // [B × H]
-    private float[] dhLastFm;   // [H × B]
+    /** The head's buffers for the last batch size, and for the one before (see {@link Lstm#forward}). */
+    private HeadBuffers headBuffers;
+    private HeadBuffers spareHead;
+    /** One micro-batch's inputs and labels: the full size, and the last, smaller one. */
+    private MicroBatch microFull;
+    private MicroBatch microTail;
+    private float[] gradientSum; // the micro-batches' gradients summed in index order
     private double lastGradientNorm = Double.NaN;
     private boolean lastStepSkipped;
 
@@ -258,23 +257,90 @@ public final class SequenceClassifier implements AutoCloseable {
      * @return the mean cross-entropy loss (NaN or infinite if the model produced such logits)
      */
     public float computeGradients(float[] x, int steps, int batch, int[] labels) {
+        return computeGradients(x, steps, batch, labels, batch);
+    }
+
+    /**
+     * One micro-batch's share of a larger batch's gradient: the gradients of (the sum of this
+     * batch's per-sample losses) / {@code lossDivisor}, left in {@code parameters().gradients()}
+     * (zeroed first). With {@code lossDivisor = batch} this is
+     * {@link #computeGradients(float[], int, int, int[])}. See {@link MicroBatches} for how the
+     * shares of a batch add up.
+     *
+     * @param x           inputs {@code [T][B][I]} (read)
+     * @param steps       T
+     * @param batch       B, the samples of this call
+     * @param labels      B labels in [0, C) (read)
+     * @param lossDivisor the size of the whole batch this call is part of, &gt;= B
+     * @return the summed loss / {@code lossDivisor} (NaN or infinite if the model produced such logits)
+     */
+    public float computeGradients(float[] x, int steps, int batch, int[] labels, int lossDivisor) {
         Checks.positive("sequence length T", steps);
         Checks.positive("batch size B", batch);
+        if (lossDivisor < batch) {
+            throw new IllegalArgumentException("loss divisor " + lossDivisor + " is smaller than the batch " + batch);
+        }
         Checks.labels(labels, batch, classes);
-        ensureHead(batch);
+        HeadBuffers hb = head(batch);
         params.zeroGradients();
         lstm.forward(x, steps, batch, null, null);
-        lstm.finalHiddenFeatureMajor(hLastFm);
-        head.forwardFeatureMajor(hLastFm, 0, batch, batch, logitsFm);
-        transpose(logitsFm, classes, batch, logitsBm);
-        float loss = SoftmaxCrossEntropy.lossAndGradient(logitsBm, labels, batch, classes, dLogitsBm);
+        lstm.finalHiddenFeatureMajor(hb.hLastFm);
+        head.forwardFeatureMajor(hb.hLastFm, 0, batch, batch, hb.logitsFm);
+        transpose(hb.logitsFm, classes, batch, hb.logitsBm);
+        float loss = SoftmaxCrossEntropy.lossAndGradient(hb.logitsBm, labels, batch, classes, hb.dLogitsBm, lossDivisor);
         if (!Float.isFinite(loss)) {
             return loss;
         }
-        transpose(dLogitsBm, batch, classes, dLogitsFm);
-        transpose(hLastFm, lstm.hiddenSize(), batch, hLastBm);
-        head.backwardFeatureMajor(hLastBm, dLogitsFm, batch, dhLastFm);
-        lstm.backwardFeatureMajor(dhLastFm, null);
+        transpose(hb.dLogitsBm, batch, classes, hb.dLogitsFm);
+        transpose(hb.hLastFm, lstm.hiddenSize(), batch, hb.hLastBm);
+        head.backwardFeatureMajor(hb.hLastBm, hb.dLogitsFm, batch, hb.dhLastFm);
+        lstm.backwardFeatureMajor(hb.dhLastFm, null);
+        return loss;
+    }
+
+    /**
+     * Gradient accumulation: the gradients of the batch's mean loss computed micro-batch by
+     * micro-batch in the fixed decomposition of {@link MicroBatches} (micro-batches of
+     * {@code microBatch} consecutive samples, their gradients summed in index order), left in
+     * {@code parameters().gradients()}. The activations kept for the backward pass are those of one
+     * micro-batch, so memory follows {@code microBatch}, not B. With {@code microBatch >= B} this
+     * is {@link #computeGradients(float[], int, int, int[])}, bit for bit. Distributed training
+     * ({@code vlstm-spark}) computes the same floats.
+     *
+     * @param x          inputs {@code [T][B][I]} (read)
+     * @param steps      T
+     * @param batch      B
+     * @param labels     B labels in [0, C) (read)
+     * @param microBatch samples per micro-batch, &gt; 0
+     * @return the batch's mean loss: the micro-batches' shares summed in index order (NaN or
+     *         infinite if a micro-batch produced such logits; then the gradients are not complete)
+     */
+    public float accumulateGradients(float[] x, int steps, int batch, int[] labels, int microBatch) {
+        Checks.positive("micro-batch size", microBatch);
+        if (microBatch >= batch) {
+            return computeGradients(x, steps, batch, labels);
+        }
+        Checks.positive("sequence length T", steps);
+        Checks.sequence("x", x, steps, batch, inputSize(), "I");
+        Checks.labels(labels, batch, classes);
+        int parts = MicroBatches.count(batch, microBatch);
+        if (gradientSum == null || gradientSum.length != params.size()) {
+            gradientSum = new float[params.size()];
+        }
+        float loss = 0f;
+        for (int k = 0; k < parts; k++) {
+            int n = MicroBatches.size(k, batch, microBatch);
+            MicroBatch mb = microBatch(steps, n);
+            MicroBatches.slice(x, steps, batch, inputSize(), k * microBatch, n, mb.x);
+            System.arraycopy(labels, k * microBatch, mb.labels, 0, n);
+            float share = computeGradients(mb.x, steps, n, mb.labels, batch);
+            loss += share;
+            if (!Float.isFinite(share)) {
+                return loss;
+            }
+            MicroBatches.combine(gradientSum, params.gradients(), k);
+        }
+        System.arraycopy(gradientSum, 0, params.gradients(), 0, gradientSum.length);
         return loss;
     }
 
@@ -292,7 +358,36 @@ public final class SequenceClassifier implements AutoCloseable {
      * @throws IllegalArgumentException for wrong shapes or labels outside [0, C)
      */
     public float trainStep(float[] x, int steps, int batch, int[] labels) {
-        float loss = computeGradients(x, steps, batch, labels);
+        return applyGradients(computeGradients(x, steps, batch, labels));
+    }
+
+    /**
+     * One training step with gradient accumulation: {@link #accumulateGradients} over micro-batches
+     * of {@code microBatch} samples, then clipping and one optimizer update as in
+     * {@link #trainStep(float[], int, int, int[])}.
+     *
+     * @param x          inputs {@code [T][B][I]} (read)
+     * @param steps      T
+     * @param batch      B
+     * @param labels     B labels in [0, C) (read)
+     * @param microBatch samples per micro-batch, &gt; 0
+     * @return the mean cross-entropy loss of the batch before the update
+     * @throws IllegalArgumentException for wrong shapes or labels outside [0, C)
+     */
+    public float trainStep(float[] x, int steps, int batch, int[] labels, int microBatch) {
+        return applyGradients(accumulateGradients(x, steps, batch, labels, microBatch));
+    }
+
+    /**
+     * The update half of a training step, for gradients computed elsewhere (summed from
+     * micro-batches or from other machines) and placed in {@code parameters().gradients()}:
+     * optional clipping, then one optimizer update, unless {@code loss} or the gradient norm is not
+     * finite; then nothing changes and {@link #lastStepSkipped()} turns true.
+     *
+     * @param loss the loss those gradients belong to
+     * @return {@code loss}
+     */
+    public float applyGradients(float loss) {
         lastStepSkipped = true;
         if (!Float.isFinite(loss)) {
             lastGradientNorm = Double.NaN;
@@ -345,9 +440,63 @@ public final class SequenceClassifier implements AutoCloseable {
         lstm.close();
     }
 
-    private void ensureHead(int batch) {
-        if (batch != headBatch) {
-            int h = lstm.hiddenSize();
+    private HeadBuffers head(int batch) {
+        HeadBuffers hb = headBuffers;
+        if (hb == null || hb.batch != batch) {
+            HeadBuffers previous = hb;
+            hb = spareHead != null && spareHead.batch == batch ? spareHead : new HeadBuffers(batch, lstm.hiddenSize(), classes);
+            spareHead = previous;
+            headBuffers = hb;
+        }
+        return hb;
+    }
+
+    private MicroBatch microBatch(int steps, int n) {
+        MicroBatch full = microFull;
+        if (full != null && full.steps == steps && full.size == n) {
+            return full;
+        }
+        MicroBatch tail = microTail;
+        if (tail != null && tail.steps == steps && tail.size == n) {
+            return tail;
+        }
+        MicroBatch mb = new MicroBatch(steps, n, inputSize());
+        if (full == null || full.steps != steps || n > full.size) {
+            microFull = mb;
+        } else {
+            microTail = mb;
+        }
+        return mb;
+    }
+
+    /** Inputs {@code [T][n][I]} and n labels of one micro-batch. */
+    private static final class MicroBatch {
+        final int steps;
+        final int size;
+        final float[] x;
+        final int[] labels;
+
+        MicroBatch(int steps, int size, int inputSize) {
+            this.steps = steps;
+            this.size = size;
+            this.x = new float[Checks.product("micro-batch", steps, size, inputSize)];
+            this.labels = new int[size];
+        }
+    }
+
+    /** The head's buffers of one batch size B. */
+    private static final class HeadBuffers {
+        final int batch;
+        final float[] logitsFm;   // [C × B]
+        final float[] logitsBm;   // [B × C]
+        final float[] dLogitsBm;  // [B × C]
+        final float[] dLogitsFm;  // [C × B]
+        final float[] hLastFm;    // [H × B]
+        final float[] hLastBm;    // [B × H]
+        final float[] dhLastFm;   // [H × B]
+
+        HeadBuffers(int batch, int h, int classes) {
+            this.batch = batch;
             logitsFm = new float[classes * batch];
             logitsBm = new float[batch * classes];
             dLogitsBm = new float[batch * classes];
@@ -355,7 +504,6 @@ public final class SequenceClassifier implements AutoCloseable {
             hLastFm = new float[h * batch];
             hLastBm = new float[batch * h];
             dhLastFm = new float[h * batch];
-            headBatch = batch;
         }
     }
 

@@ -20,6 +20,27 @@ public final class SoftmaxCrossEntropy {
      * @throws IllegalArgumentException for wrong lengths or a label outside [0, C)
      */
     public static float lossAndGradient(float[] logits, int[] labels, int batch, int classes, float[] dLogits) {
+        return lossAndGradient(logits, labels, batch, classes, dLogits, batch);
+    }
+
+    /**
+     * The sum of the per-sample cross-entropy losses divided by {@code divisor}, and its gradient:
+     * one micro-batch's share of a larger batch's mean loss when {@code divisor} is that batch's
+     * size (see {@link MicroBatches}). With {@code divisor = batch} this is
+     * {@link #lossAndGradient(float[], int[], int, int, float[])}, bit for bit.
+     *
+     * @param logits  {@code [B][C]} (read)
+     * @param labels  B labels in [0, C) (read)
+     * @param batch   B
+     * @param classes C
+     * @param dLogits receives {@code (softmax − onehot)/divisor} {@code [B][C]} (overwritten), or null
+     * @param divisor the divisor, &gt; 0
+     * @return the summed loss / divisor; NaN or infinite when a logit is not finite
+     * @throws IllegalArgumentException for wrong lengths or a label outside [0, C)
+     */
+    public static float lossAndGradient(float[] logits, int[] labels, int batch, int classes, float[] dLogits,
+            int divisor) {
+        Checks.positive("loss divisor", divisor);
         Checks.positive("batch size B", batch);
         Checks.positive("classes C", classes);
         Checks.length("logits [B][C]", logits, batch * classes);
@@ -41,11 +62,11 @@ public final class SoftmaxCrossEntropy {
             if (dLogits != null) {
                 for (int c = 0; c < classes; c++) {
                     double p = Math.exp(logits[off + c] - logSum);
-                    dLogits[off + c] = (float) ((p - (c == labels[b] ? 1 : 0)) / batch);
+                    dLogits[off + c] = (float) ((p - (c == labels[b] ? 1 : 0)) / divisor);
                 }
             }
         }
-        return (float) (total / batch);
+        return (float) (total / divisor);
     }
 
     /**

@@ -97,6 +97,13 @@ final class ForwardJob {
         int t = Math.min(w.threads(), 64);
         int h = layer.hiddenSize();
         schedule = layer.schedule(batch, w.threads(), !training);
+        if (schedule != Schedule.SLICES) {
+            // Parts that wait for each other at a barrier must all run at once. With more of them
+            // than cores, JDK 17's fork/join pool left a queued part unstarted while its partners
+            // spun, for ever (3 threads on 2 cores under a forced UNITS schedule: hung in 10 of 10
+            // runs of 200 steps; JDK 25: never). Barrier calls use at most one part per core.
+            t = Math.min(t, Math.max(1, Runtime.getRuntime().availableProcessors()));
+        }
         switch (schedule) {
             case UNITS:
                 nParts = Workers.split(h, t, 4, parts);
