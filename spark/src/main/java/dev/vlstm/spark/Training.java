@@ -1,0 +1,526 @@
+package dev.vlstm.spark;
+
+import dev.vlstm.MicroBatches;
+import dev.vlstm.SequenceClassifier;
+import dev.vlstm.optim.Adam;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.Partitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The distributed fit of {@link LstmClassifier}: synchronous data parallelism with the optimizer on
+ * the driver, over the fixed micro-batch decomposition of {@link MicroBatches}.
+ *
+ * <ol>
+ *   <li>Rows are read and checked (two passes: the shape of the first row, then every row against
+ *       it); a bad row fails the fit on the driver with one line naming it, or is left out
+ *       ({@code handleInvalid = skip}).</li>
+ *   <li>Each example gets its rank: its position in the order of {@code idCol}, or of the rows.</li>
+ *   <li>Per epoch, the examples are moved to the partition of their micro-batch (micro-batch g of
+ *       the epoch goes to partition g mod P) and assembled there, time-major, in position order.</li>
+ *   <li>Per step, the parameters are broadcast; every task computes the gradient of each of the
+ *       step's micro-batches it holds and returns it with its index; the driver adds them in index
+ *       order ({@link MicroBatches#combine}) and takes the step
+ *       ({@link SequenceClassifier#applyGradients}). No float is summed in task-completion order.</li>
+ * </ol>
+ */
+final class Training {
+    private static final Logger LOG = LoggerFactory.getLogger(LstmClassifier.class);
+
+    private Training() {
+    }
+
+    /** The estimator's params as plain values. */
+    record Settings(String featuresCol, String labelCol, String idCol, int numFeatures, int numClasses, int hiddenSize,
+                    long seed, double stepSize, int epochs, int batchSize, int microBatchSize, double clipNorm,
+                    int threadsPerTask, String checkpointDir, int checkpointInterval, boolean skipInvalid)
+            implements Serializable {
+    }
+
+    /** One micro-batch of an epoch, assembled on its partition: inputs [T][n][F], n labels. */
+    record MicroBatch(int step, int index, int size, float[] x, int[] labels) implements Serializable {
+    }
+
+    /** What a task returns for one micro-batch. */
+    record Share(int index, float loss, float[] gradient) implements Serializable {
+    }
+
+    /** What a partition's check of its rows found. */
+    record Check(long rows, long skipped, int maxLabel, long firstBadKey, String firstBad, long firstKey, int steps,
+                 int features) implements Serializable {
+    }
+
+    /** The shape every example has, and the classes. */
+    record Shape(long examples, int steps, int features, int classes) {
+    }
+
+    static LstmClassificationModel fit(LstmClassifier estimator, Dataset<?> dataset) {
+        Settings s = estimator.settings();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext());
+        StructType schema = dataset.schema();
+        Sequences seq = Sequences.of(schema, s.featuresCol(), s.numFeatures());
+        int labelIndex = schema.fieldIndex(s.labelCol());
+        int idIndex = s.idCol().isEmpty() ? -1 : schema.fieldIndex(s.idCol());
+        String idName = s.idCol();
+        JavaRDD<Row> rows = dataset.toDF().javaRDD();
+        int partitions = rows.getNumPartitions();
+        JavaPairRDD<Long, Row> keyed = idIndex >= 0
+                ? rows.mapToPair(r -> new Tuple2<>(id(r, idIndex, idName), r))
+                : rows.zipWithIndex().mapToPair(t -> new Tuple2<>(t._2(), t._1()));
+
+        Shape shape = check(keyed, seq, labelIndex, idName, s);
+        int steps = shape.steps(), features = shape.features(), classes = shape.classes();
+        int threads = LstmClassificationModel.threadsOrTaskCpus(s.threadsPerTask(), jsc);
+        boolean skip = s.skipInvalid();
+        int numClasses = s.numClasses();
+
+        // examples with their rank 0..N-1 in key order
+        JavaPairRDD<Long, Sequences.Example> parsed = keyed.flatMapToPair(kr -> {
+            long key = kr._1();
+            Row r = kr._2();
+            String name = rowName(key, idName);
+            try {
+                float[] x = seq.read(r, name, features);
+                if (x.length != steps * features) {
+                    throw new Sequences.BadRow(name + ": " + x.length / features + " steps, expected " + steps);
+                }
+                int label = Sequences.label(r, labelIndex, name, numClasses);
+                return List.of(new Tuple2<>(key, new Sequences.Example(key, steps, x, label))).iterator();
+            } catch (Sequences.BadRow e) {
+                if (skip) {
+                    return java.util.Collections.emptyIterator();
+                }
+                throw e;
+            }
+        });
+        JavaPairRDD<Long, Sequences.Example> ranked;
+        if (idIndex < 0 && shape.examples() == rows.count()) {
+            ranked = parsed;   // keys are already 0..N-1
+        } else {
+            JavaPairRDD<Long, Sequences.Example> sorted = parsed.sortByKey(true, partitions);
+            if (idIndex >= 0) {
+                requireUniqueIds(sorted, idName);
+            }
+            ranked = sorted.values().zipWithIndex().mapToPair(t -> new Tuple2<>(t._2(), t._1()));
+        }
+        ranked = ranked.persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            return train(estimator, s, jsc, ranked, shape, partitions, threads);
+        } finally {
+            ranked.unpersist(false);
+        }
+    }
+
+    private static LstmClassificationModel train(LstmClassifier estimator, Settings s, JavaSparkContext jsc,
+            JavaPairRDD<Long, Sequences.Example> ranked, Shape shape, int partitions, int threads) {
+        int n = Math.toIntExact(shape.examples());
+        int steps = shape.steps(), features = shape.features(), classes = shape.classes();
+        int batch = s.batchSize(), micro = s.microBatchSize();
+        int stepsPerEpoch = (n + batch - 1) / batch;
+        int microPerStep = MicroBatches.count(batch, micro);
+        Checkpoint checkpoint = s.checkpointDir().isEmpty() ? null
+                : new Checkpoint(jsc.hadoopConfiguration(), s.checkpointDir(), Checkpoint.fingerprint(s, shape));
+
+        try (SequenceClassifier model = SequenceClassifier.builder(features, s.hiddenSize(), classes).seed(s.seed())
+                .optimizer(new Adam((float) s.stepSize())).clipNorm((float) s.clipNorm()).threads(1).build()) {
+            Checkpoint.State at = checkpoint == null ? Checkpoint.State.START : checkpoint.resume(model);
+            List<Double> costs = new ArrayList<>(at.epochCosts());
+            for (int epoch = at.epoch(); epoch < s.epochs(); epoch++) {
+                long started = System.nanoTime();
+                int[] order = MicroBatches.epochOrder(s.seed(), epoch, n);
+                int[] position = new int[n];
+                for (int p = 0; p < n; p++) {
+                    position[order[p]] = p;
+                }
+                Broadcast<int[]> positions = jsc.broadcast(position);
+                JavaRDD<MicroBatch> microBatches = assemble(ranked, positions, n, batch, micro, steps, features,
+                        partitions).persist(StorageLevel.MEMORY_AND_DISK());
+                double epochLoss = epoch == at.epoch() ? at.epochLoss() : 0;
+                int first = epoch == at.epoch() ? at.step() : 0;
+                try {
+                    for (int step = first; step < stepsPerEpoch; step++) {
+                        int stepBatch = Math.min(batch, n - step * batch);
+                        long global = (long) epoch * stepsPerEpoch + step;
+                        float loss = step(jsc, model, microBatches, step, stepBatch, micro, global, steps, threads);
+                        epochLoss += loss;
+                        boolean last = step == stepsPerEpoch - 1;
+                        if (checkpoint != null && ((global + 1) % s.checkpointInterval() == 0 || last)) {
+                            List<Double> soFar = new ArrayList<>(costs);
+                            if (last) {
+                                soFar.add(epochLoss / stepsPerEpoch);
+                            }
+                            checkpoint.save(model, last ? new Checkpoint.State(epoch + 1, 0, 0, soFar)
+                                    : new Checkpoint.State(epoch, step + 1, epochLoss, soFar));
+                        }
+                        if (Faults.failDriverAfterStep == global) {
+                            throw new Faults.InjectedFailure("injected driver failure after step " + global);
+                        }
+                    }
+                } finally {
+                    microBatches.unpersist(false);
+                    positions.destroy();
+                }
+                double cost = epochLoss / stepsPerEpoch;
+                costs.add(cost);
+                double seconds = (System.nanoTime() - started) / 1e9;
+                LOG.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: cost %.6f, %d steps, %.1f s", epoch + 1,
+                        s.epochs(), cost, stepsPerEpoch, seconds));
+                if (estimator.progress() != null) {
+                    LstmClassificationModel snapshot = result(estimator, model, costs);
+                    estimator.progress().accept(new LstmClassifier.Epoch(epoch + 1, s.epochs(), cost, stepsPerEpoch,
+                            seconds, snapshot));
+                }
+            }
+            return result(estimator, model, costs);
+        }
+    }
+
+    private static LstmClassificationModel result(LstmClassifier estimator, SequenceClassifier model, List<Double> costs) {
+        LstmClassificationModel m = new LstmClassificationModel(estimator.uid(), model.inputSize(), model.hiddenSize(),
+                model.classes(), model.parameters().values().clone(),
+                costs.stream().mapToDouble(Double::doubleValue).toArray());
+        estimator.copyValues(m, org.apache.spark.ml.param.ParamMap.empty());
+        return m;
+    }
+
+    /** One optimizer step: every micro-batch's gradient from the tasks, added in index order, then Adam. */
+    private static float step(JavaSparkContext jsc, SequenceClassifier model, JavaRDD<MicroBatch> microBatches, int step,
+            int stepBatch, int micro, long global, int steps, int threads) {
+        Broadcast<float[]> weights = jsc.broadcast(model.parameters().values().clone());
+        int in = model.inputSize(), hidden = model.hiddenSize(), classes = model.classes();
+        List<Share> shares;
+        try {
+            shares = microBatches.mapPartitions((Iterator<MicroBatch> it) -> {
+                TaskContext task = TaskContext.get();
+                if (Faults.failTasksOfStep == global && task != null && task.attemptNumber() == 0) {
+                    throw new Faults.InjectedFailure("injected failure of a task of step " + global + ", attempt 0");
+                }
+                List<Share> out = new ArrayList<>();
+                ExecutorModels.Lease lease = null;
+                try {
+                    while (it.hasNext()) {
+                        MicroBatch mb = it.next();
+                        if (mb.step() != step) {
+                            continue;
+                        }
+                        if (lease == null) {
+                            lease = ExecutorModels.training(in, hidden, classes, threads, weights.value());
+                        }
+                        SequenceClassifier m = lease.model();
+                        float loss = m.computeGradients(mb.x(), steps, mb.size(), mb.labels(), stepBatch);
+                        out.add(new Share(mb.index(), loss, m.parameters().gradients().clone()));
+                    }
+                } finally {
+                    if (lease != null) {
+                        lease.close();
+                    }
+                }
+                return out.iterator();
+            }).collect();
+        } finally {
+            weights.destroy();
+        }
+        int expected = MicroBatches.count(stepBatch, micro);
+        List<Share> sorted = new ArrayList<>(shares);
+        sorted.sort(Comparator.comparingInt(Share::index));
+        if (sorted.size() != expected) {
+            throw new IllegalStateException("step " + global + ": " + sorted.size() + " micro-batch gradients came back, expected "
+                    + expected);
+        }
+        float[] g = model.parameters().gradients();
+        float loss = 0f;
+        for (int k = 0; k < expected; k++) {
+            Share share = sorted.get(k);
+            if (share.index() != k) {
+                throw new IllegalStateException("step " + global + ": micro-batch " + k + " is missing");
+            }
+            MicroBatches.combine(g, share.gradient(), k);
+            loss += share.loss();
+            if (!Float.isFinite(share.loss())) {
+                break;
+            }
+        }
+        model.applyGradients(loss);
+        return loss;
+    }
+
+    /** The epoch's micro-batches: each example moved to the partition of its micro-batch, assembled in position order. */
+    private static JavaRDD<MicroBatch> assemble(JavaPairRDD<Long, Sequences.Example> ranked, Broadcast<int[]> positions,
+            int n, int batch, int micro, int steps, int features, int partitions) {
+        int microPerStep = MicroBatches.count(batch, micro);
+        JavaPairRDD<Long, Sequences.Example> byPosition = ranked.mapToPair(
+                t -> new Tuple2<>((long) positions.value()[Math.toIntExact(t._1())], t._2()));
+        return byPosition.repartitionAndSortWithinPartitions(new MicroBatchPartitioner(partitions, batch, micro, microPerStep))
+                .mapPartitions(it -> {
+                    List<MicroBatch> out = new ArrayList<>();
+                    List<Sequences.Example> group = new ArrayList<>();
+                    long groupId = -1;
+                    long groupStart = 0;
+                    while (it.hasNext()) {
+                        Tuple2<Long, Sequences.Example> t = it.next();
+                        long p = t._1();
+                        long g = microIndex(p, batch, micro, microPerStep);
+                        if (g != groupId && !group.isEmpty()) {
+                            out.add(build(group, groupStart, batch, micro, steps, features));
+                            group.clear();
+                        }
+                        if (group.isEmpty()) {
+                            groupStart = p;
+                        }
+                        groupId = g;
+                        group.add(t._2());
+                    }
+                    if (!group.isEmpty()) {
+                        out.add(build(group, groupStart, batch, micro, steps, features));
+                    }
+                    return out.iterator();
+                });
+    }
+
+    private static MicroBatch build(List<Sequences.Example> group, long start, int batch, int micro, int steps,
+            int features) {
+        int n = group.size();
+        float[] x = new float[steps * n * features];
+        int[] labels = new int[n];
+        for (int j = 0; j < n; j++) {
+            Sequences.Example e = group.get(j);
+            for (int t = 0; t < steps; t++) {
+                System.arraycopy(e.x(), t * features, x, (t * n + j) * features, features);
+            }
+            labels[j] = e.label();
+        }
+        int step = (int) (start / batch);
+        int index = (int) (start % batch) / micro;
+        return new MicroBatch(step, index, n, x, labels);
+    }
+
+    /** The epoch-wide index of the micro-batch of position p. */
+    static long microIndex(long p, int batch, int micro, int microPerStep) {
+        return p / batch * microPerStep + p % batch / micro;
+    }
+
+    /** Micro-batch g of an epoch to partition g mod P. */
+    static final class MicroBatchPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int partitions;
+        private final int batch;
+        private final int micro;
+        private final int microPerStep;
+
+        MicroBatchPartitioner(int partitions, int batch, int micro, int microPerStep) {
+            this.partitions = partitions;
+            this.batch = batch;
+            this.micro = micro;
+            this.microPerStep = microPerStep;
+        }
+
+        @Override
+        public int numPartitions() {
+            return partitions;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (int) (microIndex((Long) key, batch, micro, microPerStep) % partitions);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MicroBatchPartitioner m && m.partitions == partitions && m.batch == batch
+                    && m.micro == micro;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(partitions, batch, micro);
+        }
+    }
+
+    private static long id(Row r, int index, String idName) {
+        Object o = r.get(index);
+        if (o == null) {
+            throw new Sequences.BadRow("a row has a null " + idName);
+        }
+        if (o instanceof Float || o instanceof Double || o instanceof java.math.BigDecimal) {
+            double d = ((Number) o).doubleValue();
+            if (d != Math.rint(d) || Math.abs(d) > 1L << 53) {
+                throw new Sequences.BadRow("row " + idName + "=" + o + ": the id is not an integer");
+            }
+        }
+        return ((Number) o).longValue();
+    }
+
+    static String rowName(long key, String idName) {
+        return idName.isEmpty() ? "row " + key : "row " + idName + "=" + key;
+    }
+
+    /**
+     * The two checking passes: the shape of the first row (in key order), then every row against
+     * it. Fails on the driver with the first bad row in key order, unless bad rows are skipped.
+     */
+    private static Shape check(JavaPairRDD<Long, Row> keyed, Sequences seq, int labelIndex, String idName, Settings s) {
+        boolean skip = s.skipInvalid();
+        int numClasses = s.numClasses();
+        // pass 1: the shape of the valid row with the smallest key
+        List<long[]> firsts;
+        try {
+            firsts = keyed.mapPartitions(it -> {
+                long best = Long.MAX_VALUE;
+                int steps = 0, features = 0;
+                while (it.hasNext()) {
+                    Tuple2<Long, Row> t = it.next();
+                    if (t._1() >= best) {
+                        continue;
+                    }
+                    try {
+                        String name = rowName(t._1(), idName);
+                        int f = seq.features(t._2(), name);
+                        float[] x = seq.read(t._2(), name, f);
+                        Sequences.label(t._2(), labelIndex, name, numClasses);
+                        best = t._1();
+                        steps = x.length / f;
+                        features = f;
+                    } catch (Sequences.BadRow e) {
+                        // pass 2 reports it
+                    }
+                }
+                return List.of(new long[] {best, steps, features}).iterator();
+            }).collect();
+        } catch (Exception e) {   // a SparkException (checked, not declared) wrapping a bad row
+            throw unwrap(e);
+        }
+        long[] first = firsts.stream().min(Comparator.comparingLong(a -> a[0])).orElse(new long[] {Long.MAX_VALUE, 0, 0});
+        int steps = (int) first[1], features = (int) first[2];
+        // pass 2: every row against it
+        List<Check> checks;
+        try {
+            checks = keyed.mapPartitions(it -> {
+                long rows = 0, skipped = 0, firstBadKey = Long.MAX_VALUE;
+                int maxLabel = -1;
+                String firstBad = null;
+                while (it.hasNext()) {
+                    Tuple2<Long, Row> t = it.next();
+                    rows++;
+                    String name = rowName(t._1(), idName);
+                    try {
+                        if (steps == 0) {
+                            seq.read(t._2(), name, Math.max(1, seq.features(t._2(), name)));
+                            continue;
+                        }
+                        float[] x = seq.read(t._2(), name, features);
+                        if (x.length != steps * features) {
+                            throw new Sequences.BadRow(name + ": " + x.length / features + " steps, expected " + steps
+                                    + " (every sequence of a fit has the same length)");
+                        }
+                        maxLabel = Math.max(maxLabel, Sequences.label(t._2(), labelIndex, name, numClasses));
+                    } catch (Sequences.BadRow e) {
+                        skipped++;
+                        if (t._1() < firstBadKey) {
+                            firstBadKey = t._1();
+                            firstBad = e.getMessage();
+                        }
+                    }
+                }
+                return List.of(new Check(rows, skipped, maxLabel, firstBadKey, firstBad, 0, steps, features)).iterator();
+            }).collect();
+        } catch (Exception e) {   // a SparkException (checked, not declared) wrapping a bad row
+            throw unwrap(e);
+        }
+        long rows = 0, skipped = 0;
+        int maxLabel = -1;
+        Check worst = null;
+        for (Check c : checks) {
+            rows += c.rows();
+            skipped += c.skipped();
+            maxLabel = Math.max(maxLabel, c.maxLabel());
+            if (c.firstBad() != null && (worst == null || c.firstBadKey() < worst.firstBadKey())) {
+                worst = c;
+            }
+        }
+        if (worst != null && !skip) {
+            throw new IllegalArgumentException(worst.firstBad() + " (handleInvalid=skip leaves such rows out)");
+        }
+        long examples = rows - skipped;
+        if (examples == 0) {
+            throw new IllegalArgumentException(rows == 0 ? "the training data has no rows"
+                    : "all " + rows + " rows were invalid and skipped; the first: " + worst.firstBad());
+        }
+        if (examples > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(examples + " examples: at most " + (Integer.MAX_VALUE - 8) + " per fit");
+        }
+        int classes = numClasses > 0 ? numClasses : maxLabel + 1;
+        if (classes < 2) {
+            throw new IllegalArgumentException("the labels have " + classes + " class; a classifier needs at least 2 "
+                    + "(set numClasses)");
+        }
+        if (skipped > 0) {
+            LOG.warn("skipped {} invalid rows of {} (handleInvalid=skip); the first: {}", skipped, rows, worst.firstBad());
+        }
+        return new Shape(examples, steps, features, classes);
+    }
+
+    private static void requireUniqueIds(JavaPairRDD<Long, Sequences.Example> sorted, String idName) {
+        // per partition of the sorted ids: first, last, and a repeated one; then across partition edges
+        List<long[]> edges = sorted.keys().mapPartitions(it -> {
+            long firstId = Long.MIN_VALUE, last = Long.MIN_VALUE, dup = Long.MIN_VALUE;
+            boolean any = false;
+            while (it.hasNext()) {
+                long id = it.next();
+                if (!any) {
+                    firstId = id;
+                    any = true;
+                } else if (id == last && dup == Long.MIN_VALUE) {
+                    dup = id;
+                }
+                last = id;
+            }
+            return List.of(new long[] {any ? 1 : 0, firstId, last, dup}).iterator();
+        }).collect();
+        Long previous = null;
+        for (long[] e : edges) {
+            if (e[0] == 0) {
+                continue;
+            }
+            if (e[3] != Long.MIN_VALUE) {
+                throw new IllegalArgumentException("idCol '" + idName + "' is not unique: " + idName + "=" + e[3]
+                        + " is on more than one row");
+            }
+            if (previous != null && previous == e[1]) {
+                throw new IllegalArgumentException("idCol '" + idName + "' is not unique: " + idName + "=" + e[1]
+                        + " is on more than one row");
+            }
+            previous = e[2];
+        }
+    }
+
+    /** The row message of a task's failure, as one line on the driver. */
+    static RuntimeException unwrap(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof Sequences.BadRow bad) {
+                return new IllegalArgumentException(bad.getMessage(), e);
+            }
+        }
+        String m = String.valueOf(e.getMessage());
+        int i = m.indexOf("BadRow: ");
+        if (i >= 0) {
+            String line = m.substring(i + "BadRow: ".length()).lines().findFirst().orElse(m);
+            return new IllegalArgumentException(line, e);
+        }
+        return e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
+    }
+}
