@@ -10,6 +10,9 @@ final class Faults {
     /** A step after which the driver fails, as if it had crashed (after that step's checkpoint), or -1. */
     static volatile long failDriverAfterStep = -1;
 
+    /** How many task failures were injected. */
+    static final java.util.concurrent.atomic.AtomicInteger INJECTED_TASK_FAILURES = new java.util.concurrent.atomic.AtomicInteger();
+
     private Faults() {
     }
 

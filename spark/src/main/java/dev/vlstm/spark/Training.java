@@ -208,6 +208,7 @@ final class Training {
             shares = microBatches.mapPartitions((Iterator<MicroBatch> it) -> {
                 TaskContext task = TaskContext.get();
                 if (Faults.failTasksOfStep == global && task != null && task.attemptNumber() == 0) {
+                    Faults.INJECTED_TASK_FAILURES.incrementAndGet();
                     throw new Faults.InjectedFailure("injected failure of a task of step " + global + ", attempt 0");
                 }
                 List<Share> out = new ArrayList<>();
