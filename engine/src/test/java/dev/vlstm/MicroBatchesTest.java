@@ -22,6 +22,18 @@ class MicroBatchesTest {
     }
 
     @Test
+    void combineCopiesTheFirstPartAndAddsTheOthersInOrder() {
+        float[] sum = {9f, 9f, 9f};
+        MicroBatches.combine(sum, new float[] {-0f, 1e8f, 1f}, 0);
+        assertThat(Float.floatToRawIntBits(sum[0])).as("a copy keeps -0.0 (0 + -0.0 would be +0.0)")
+                .isEqualTo(Float.floatToRawIntBits(-0f));
+        MicroBatches.combine(sum, new float[] {0f, 1f, 2f}, 1);
+        MicroBatches.combine(sum, new float[] {0f, -1e8f, 3f}, 2);
+        assertThat(sum).containsExactly(0f, 0f, 6f);   // (1e8 + 1) - 1e8 = 0 in float: the order is the definition
+        assertThatThrownBy(() -> MicroBatches.combine(sum, new float[2], 1)).hasMessage("gradient lengths differ: 3 and 2");
+    }
+
+    @Test
     void sliceCopiesTheSamplesOfEveryStep() {
         int steps = 3, batch = 5, in = 2;
         float[] x = new float[steps * batch * in];

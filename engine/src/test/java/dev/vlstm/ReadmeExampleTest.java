@@ -36,7 +36,8 @@ class ReadmeExampleTest {
             "NpyArrays", "2x3, last 6.0",
             "ModelFiles", "Adam step 1",
             "WeightAverage", "training weights restored: true",
-            "Projection", "outputs per step: 64, h_n 32 and c_n 128 per sample");
+            "Projection", "outputs per step: 64, h_n 32 and c_n 128 per sample",
+            "OneMachineTraining", "over 4 micro-batches");
 
     @Test
     void everyReadmeJavaExampleCompilesAndRuns() throws Exception {
@@ -57,6 +58,9 @@ class ReadmeExampleTest {
             String source = m.group(1);
             if (source.contains("import dev.vlstm.onnx.")) {
                 continue;   // the ONNX module's examples: run by its OnnxDocsTest, with that module on the class path
+            }
+            if (source.contains("import dev.vlstm.spark.")) {
+                continue;   // the Spark module's examples: run by its SparkDocsTest, with Spark on the class path
             }
             Matcher cls = Pattern.compile("public class (\\w+)").matcher(source);
             assertThat(cls.find()).as("a public class in %s", source).isTrue();

@@ -21,7 +21,7 @@ final class SparkTests {
     }
 
     static synchronized SparkSession spark() {
-        if (spark == null) {
+        if (spark == null || spark.sparkContext().isStopped()) {   // a test of a command that stops its session
             spark = SparkSession.builder().master("local[2,2]").appName("vlstm-spark-tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.driver.host", "127.0.0.1")
