@@ -129,6 +129,22 @@ public final class Measure {
                     p, median(rate));
             df.unpersist();
         }
+        // Spark's floor (in a warm JVM): a job that does nothing, on a cached 2-partition RDD
+        org.apache.spark.api.java.JavaSparkContext jsc =
+                org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
+        org.apache.spark.api.java.JavaRDD<Integer> tiny = jsc.parallelize(List.of(1, 2, 3, 4), 2).cache();
+        tiny.count();
+        double[] job = new double[100];
+        for (int i = -20; i < job.length; i++) {
+            long t0 = System.nanoTime();
+            tiny.map(v -> v).collect();
+            if (i >= 0) {
+                job[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        System.out.printf(Locale.ROOT, "an empty Spark job (map + collect on 2 cached partitions): %.2f ms (median of 100)%n",
+                median(job));
+
         spark.stop();
     }
 
