@@ -82,7 +82,19 @@ public final class MnistOnSpark implements Callable<Integer> {
      * @param args the command line
      */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new MnistOnSpark(System.out)).execute(args));
+        System.exit(command(System.out, System.err).execute(args));
+    }
+
+    /** The command line with its error handling: one line per problem, exit code 1. */
+    static CommandLine command(PrintStream out, PrintStream err) {
+        return new CommandLine(new MnistOnSpark(out)).setExecutionExceptionHandler((e, cl, parsed) -> {
+            String m = e.getMessage();
+            if (e instanceof java.nio.file.NoSuchFileException nf) {
+                m = nf.getFile() + ": " + (nf.getReason() == null ? "no such file" : nf.getReason());
+            }
+            err.println("mnist-on-spark: " + (m == null ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m)));
+            return 1;
+        });
     }
 
     @Override
@@ -111,7 +123,7 @@ public final class MnistOnSpark implements Callable<Integer> {
                             e.seconds()));
             LstmClassificationModel model = lstm.fit(train);
             double acc = accuracy.evaluate(model.transform(test));
-            out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epochs, %.1f s in all%n", acc, epochs,
+            out.printf(Locale.ROOT, "Final test accuracy %.4f after %d epoch%s, %.1f s in all%n", acc, epochs, epochs == 1 ? "" : "s",
                     (System.nanoTime() - started) / 1e9);
             if (save != null) {
                 model.write().overwrite().save(save);

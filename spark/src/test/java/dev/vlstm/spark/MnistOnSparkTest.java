@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The README's Spark command: one epoch on the embedded MNIST subset, its output and its saved model. */
 class MnistOnSparkTest {
@@ -18,7 +17,7 @@ class MnistOnSparkTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
         String saved = dir.resolve("model").toString();
-        int rc = new CommandLine(new MnistOnSpark(out)).execute("--epochs", "1", "--save", saved);
+        int rc = MnistOnSpark.command(out, System.err).execute("--epochs", "1", "--save", saved);
         List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(rc).as(String.join("\n", lines)).isZero();
         assertThat(lines.get(0)).startsWith("data: embedded MNIST subset (8,000 train / 2,000 test)");
@@ -28,5 +27,16 @@ class MnistOnSparkTest {
         assertThat(lines.get(2)).startsWith("Final test accuracy " + String.format(java.util.Locale.ROOT, "%.4f", accuracy));
         SparkTests.spark();   // the command stopped its session
         assertThat(LstmClassificationModel.load(saved).hiddenSize()).isEqualTo(64);
+    }
+
+    @Test
+    void aMissingDataFolderIsOneLine(@TempDir Path dir) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = MnistOnSpark.command(System.out, new PrintStream(err, true, StandardCharsets.UTF_8))
+                .execute("--data", dir.toString());
+        assertThat(rc).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("mnist-on-spark: " + dir.resolve("train-images-idx3-ubyte")
+                + ": missing (also looked for .gz)" + System.lineSeparator());
+        SparkTests.spark();
     }
 }
