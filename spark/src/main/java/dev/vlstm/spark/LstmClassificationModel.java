@@ -60,6 +60,7 @@ public final class LstmClassificationModel extends Model<LstmClassificationModel
     private final float[] weights;
     private final double[] epochCosts;
     private transient Broadcast<Weights> broadcast;
+    private transient org.apache.spark.SparkContext broadcastContext;
 
     private final Param<String> featuresCol;
     private final Param<String> idCol;
@@ -303,9 +304,11 @@ public final class LstmClassificationModel extends Model<LstmClassificationModel
         return dataset.sparkSession().createDataFrame(rows, out);
     }
 
+    /** The weights' broadcast, made once per Spark context (a model may outlive a stopped session). */
     private synchronized Broadcast<Weights> weightsBroadcast(JavaSparkContext jsc) {
-        if (broadcast == null) {
+        if (broadcast == null || broadcastContext != jsc.sc()) {
             broadcast = jsc.broadcast(new Weights(inputSize, hiddenSize, numClasses, weights));
+            broadcastContext = jsc.sc();
         }
         return broadcast;
     }

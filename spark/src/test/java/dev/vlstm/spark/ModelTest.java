@@ -176,6 +176,15 @@ class ModelTest {
     }
 
     @Test
+    void aModelScoresAgainAfterItsSessionWasStoppedAndANewOneStarted() {
+        LstmClassificationModel m = model.copy(ParamMap.empty());
+        long before = m.transform(SparkTests.frame(rows, 2)).count();
+        SparkTests.spark().stop();
+        Dataset<Row> again = SparkTests.frame(rows, 2);   // a new session
+        assertThat(m.transform(again).count()).isEqualTo(before);
+    }
+
+    @Test
     void explainParamsDocumentsEveryParam() {
         String text = new LstmClassifier().explainParams();
         for (String p : new String[] {"featuresCol", "labelCol", "idCol", "predictionCol", "probabilityCol",
