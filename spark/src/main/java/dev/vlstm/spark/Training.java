@@ -157,6 +157,14 @@ final class Training {
                         int stepBatch = Math.min(batch, n - step * batch);
                         long global = (long) epoch * stepsPerEpoch + step;
                         float loss = step(jsc, model, microBatches, step, stepBatch, micro, global, steps, threads);
+                        if (model.lastStepSkipped()) {
+                            throw new IllegalStateException(String.format(java.util.Locale.ROOT,
+                                    "training diverged at epoch %d, step %d: loss %s, gradient norm %s; nothing was "
+                                            + "updated%s; try a lower stepSize (%s) or a clipNorm", epoch + 1, step + 1,
+                                    loss, model.lastGradientNorm(), checkpoint == null ? ""
+                                            : " and the last checkpoint in " + s.checkpointDir() + " is unchanged",
+                                    s.stepSize()));
+                        }
                         epochLoss += loss;
                         boolean last = step == stepsPerEpoch - 1;
                         if (checkpoint != null && ((global + 1) % s.checkpointInterval() == 0 || last)) {

@@ -163,6 +163,15 @@ class TrainingTest {
     }
 
     @Test
+    void divergenceStopsTheFitWithOneLine() {
+        Dataset<Row> df = SparkTests.frame(SparkTests.rows(X, Y, SparkTests.identityIds(N)), 2);
+        assertThatThrownBy(() -> estimator().setStepSize(1e30).fit(df))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageMatching("training diverged at epoch 1, step \\d+: loss \\S+, gradient norm \\S+; nothing was "
+                        + "updated; try a lower stepSize \\(1\\.0E30\\) or a clipNorm");
+    }
+
+    @Test
     void duplicateIdsAndImpossibleSettingsAreRefused() {
         List<Row> rows = new ArrayList<>(SparkTests.rows(X, Y, SparkTests.identityIds(N)));
         rows.add(rows.get(33));
