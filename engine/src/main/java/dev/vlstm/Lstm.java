@@ -43,7 +43,9 @@ import java.util.SplittableRandom;
  * contiguous slice of the batch for the whole sequence (one join per call), and the weight
  * gradient is split by rows. Results are bit-identical for every thread count.
  * {@link #forward}/{@link #backward} use one workspace per layer and must not be called
- * concurrently; {@link #infer} may run concurrently from many threads on distinct
+ * concurrently. The layer keeps the workspaces of the last two shapes (T, B), so that calls
+ * alternating between two shapes (gradient accumulation's full and last micro-batches, an epoch's
+ * last smaller batch) allocate nothing; memory is that of both; {@link #infer} may run concurrently from many threads on distinct
  * {@link LstmState}s while the parameters are not being changed.
  */
 public final class Lstm implements AutoCloseable {
