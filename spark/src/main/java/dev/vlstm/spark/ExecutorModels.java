@@ -88,6 +88,20 @@ final class ExecutorModels {
         };
     }
 
+    /** The scoring models held now (for tests). */
+    static int scoringModels() {
+        synchronized (SCORING) {
+            return SCORING.size();
+        }
+    }
+
+    /** Whether the scoring model of a broadcast is held now (for tests). */
+    static boolean holdsScoring(long broadcastId) {
+        synchronized (SCORING) {
+            return SCORING.containsKey(broadcastId);
+        }
+    }
+
     private static void evict() {
         int excess = SCORING.size() - KEEP;
         for (Iterator<Entry> it = SCORING.values().iterator(); it.hasNext() && excess > 0; ) {
