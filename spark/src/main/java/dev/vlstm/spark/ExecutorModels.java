@@ -23,12 +23,28 @@ final class ExecutorModels {
     private ExecutorModels() {
     }
 
-    /** A model in use; closing it gives it back. */
-    interface Lease extends AutoCloseable {
-        SequenceClassifier model();
+    /** A model in use; closing it gives it back (once, however often it is closed). */
+    static final class Lease implements AutoCloseable {
+        private final SequenceClassifier model;
+        private final Runnable release;
+        private boolean closed;
+
+        Lease(SequenceClassifier model, Runnable release) {
+            this.model = model;
+            this.release = release;
+        }
+
+        SequenceClassifier model() {
+            return model;
+        }
 
         @Override
-        void close();
+        public void close() {
+            if (!closed) {
+                closed = true;
+                release.run();
+            }
+        }
     }
 
     private static final class Entry {
@@ -43,14 +59,12 @@ final class ExecutorModels {
     static SequenceClassifier build(LstmClassificationModel.Weights w, int threads) {
         SequenceClassifier m = SequenceClassifier.builder(w.inputSize(), w.hiddenSize(), w.numClasses())
                 .threads(threads).build();
-        float[] v = m.parameters().values();
-        if (v.length != w.values().length) {
+        if (!copyIn(m, w.values())) {
+            int size = m.parameters().size();
             m.close();
             throw new IllegalArgumentException("weights have " + w.values().length + " values; a model of I="
-                    + w.inputSize() + ", H=" + w.hiddenSize() + ", C=" + w.numClasses() + " has " + v.length);
+                    + w.inputSize() + ", H=" + w.hiddenSize() + ", C=" + w.numClasses() + " has " + size);
         }
-        System.arraycopy(w.values(), 0, v, 0, v.length);
-        m.parameters().markModified();
         return m;
     }
 
@@ -66,26 +80,12 @@ final class ExecutorModels {
             e.users++;
         }
         Entry entry = e;
-        return new Lease() {
-            private boolean closed;
-
-            @Override
-            public SequenceClassifier model() {
-                return entry.model;
+        return new Lease(entry.model, () -> {
+            synchronized (SCORING) {
+                entry.users--;
+                evict();
             }
-
-            @Override
-            public void close() {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                synchronized (SCORING) {
-                    entry.users--;
-                    evict();
-                }
-            }
-        };
+        });
     }
 
     /** The scoring models held now (for tests). */
@@ -125,37 +125,32 @@ final class ExecutorModels {
         if (m == null) {
             m = SequenceClassifier.builder(in, hidden, classes).threads(threads).build();
         }
+        if (!copyIn(m, values)) {
+            int size = m.parameters().size();
+            m.close();
+            throw new IllegalStateException("parameters have " + values.length + " values, the model " + size);
+        }
+        SequenceClassifier model = m;
+        return new Lease(model, () -> {
+            synchronized (TRAINING) {
+                ArrayDeque<SequenceClassifier> pool = TRAINING.computeIfAbsent(key, k -> new ArrayDeque<>());
+                if (pool.size() < 8) {
+                    pool.push(model);
+                    return;
+                }
+            }
+            model.close();
+        });
+    }
+
+    /** Copies {@code values} into the model's parameters; false (nothing copied) when the sizes differ. */
+    private static boolean copyIn(SequenceClassifier m, float[] values) {
         float[] v = m.parameters().values();
         if (v.length != values.length) {
-            m.close();
-            throw new IllegalStateException("parameters have " + values.length + " values, the model " + v.length);
+            return false;
         }
         System.arraycopy(values, 0, v, 0, v.length);
         m.parameters().markModified();
-        SequenceClassifier model = m;
-        return new Lease() {
-            private boolean closed;
-
-            @Override
-            public SequenceClassifier model() {
-                return model;
-            }
-
-            @Override
-            public void close() {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                synchronized (TRAINING) {
-                    ArrayDeque<SequenceClassifier> pool = TRAINING.computeIfAbsent(key, k -> new ArrayDeque<>());
-                    if (pool.size() < 8) {
-                        pool.push(model);
-                        return;
-                    }
-                }
-                model.close();
-            }
-        };
+        return true;
     }
 }

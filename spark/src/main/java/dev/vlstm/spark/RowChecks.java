@@ -20,8 +20,7 @@ final class RowChecks {
     }
 
     /** What a partition's check of its rows found. */
-    record Check(long rows, long skipped, int maxLabel, long firstBadKey, String firstBad, long firstKey, int steps,
-                 int features) implements Serializable {
+    record Check(long rows, long skipped, int maxLabel, long firstBadKey, String firstBad) implements Serializable {
     }
 
     static long id(Row r, int index, String idName) {
@@ -109,7 +108,7 @@ final class RowChecks {
                         }
                     }
                 }
-                return List.of(new Check(rows, skipped, maxLabel, firstBadKey, firstBad, 0, steps, features)).iterator();
+                return List.of(new Check(rows, skipped, maxLabel, firstBadKey, firstBad)).iterator();
             }).collect();
         } catch (Exception e) {   // a SparkException (checked, not declared) wrapping a bad row
             throw unwrap(e);

@@ -105,13 +105,7 @@ final class Scorer {
             private Iterator<Row> scoreBatch() {
                 int n = pending.size();
                 int steps = xs.get(0).length / features;
-                float[] x = new float[steps * n * features];
-                for (int j = 0; j < n; j++) {
-                    float[] s = xs.get(j);
-                    for (int t = 0; t < steps; t++) {
-                        System.arraycopy(s, t * features, x, (t * n + j) * features, features);
-                    }
-                }
+                float[] x = Sequences.timeMajor(xs, steps, features);
                 LstmClassificationModel.Weights w = weights.value();
                 float[] logits = new float[n * w.numClasses()];
                 try (ExecutorModels.Lease lease = ExecutorModels.scoring(weights.id(), w, threads)) {

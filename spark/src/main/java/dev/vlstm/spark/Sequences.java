@@ -156,6 +156,22 @@ final class Sequences implements Serializable {
         return x;
     }
 
+    /**
+     * Packs n sequences of [T × F] row-major values into one time-major batch {@code [T][n][F]},
+     * the engine's input layout; sequence j is sample j.
+     */
+    static float[] timeMajor(List<float[]> sequences, int steps, int features) {
+        int n = sequences.size();
+        float[] x = new float[steps * n * features];
+        for (int j = 0; j < n; j++) {
+            float[] s = sequences.get(j);
+            for (int t = 0; t < steps; t++) {
+                System.arraycopy(s, t * features, x, (t * n + j) * features, features);
+            }
+        }
+        return x;
+    }
+
     private static float value(Object o, String name, int t, int j) {
         if (o == null) {
             throw new BadRow(name + ": feature [" + t + "][" + j + "] is null");

@@ -127,7 +127,6 @@ final class Training {
         int steps = shape.steps(), features = shape.features(), classes = shape.classes();
         int batch = s.batchSize(), micro = s.microBatchSize();
         int stepsPerEpoch = (n + batch - 1) / batch;
-        int microPerStep = MicroBatches.count(batch, micro);
         Checkpoint checkpoint = s.checkpointDir().isEmpty() ? null
                 : new Checkpoint(jsc.hadoopConfiguration(), s.checkpointDir(), Checkpoint.fingerprint(s, shape));
 
@@ -301,15 +300,13 @@ final class Training {
     private static MicroBatch build(List<Sequences.Example> group, long start, int batch, int micro, int steps,
             int features) {
         int n = group.size();
-        float[] x = new float[steps * n * features];
+        List<float[]> sequences = new ArrayList<>(n);
         int[] labels = new int[n];
         for (int j = 0; j < n; j++) {
-            Sequences.Example e = group.get(j);
-            for (int t = 0; t < steps; t++) {
-                System.arraycopy(e.x(), t * features, x, (t * n + j) * features, features);
-            }
-            labels[j] = e.label();
+            sequences.add(group.get(j).x());
+            labels[j] = group.get(j).label();
         }
+        float[] x = Sequences.timeMajor(sequences, steps, features);
         int step = (int) (start / batch);
         int index = (int) (start % batch) / micro;
         return new MicroBatch(step, index, n, x, labels);
