@@ -125,14 +125,19 @@ class MicroBatchesTest {
             for (int i = 0; i < 6000; i++) {   // until the JIT has compiled the step (the interpreter allocates)
                 m.trainStep(x, steps, batch, labels, micro);
             }
-            long before = bean.getCurrentThreadAllocatedBytes();
-            for (int i = 0; i < 1000; i++) {
-                m.trainStep(x, steps, batch, labels, micro);
+            // The JIT may still be compiling after the warm-up on a loaded machine (a CI run saw
+            // 60 KB per step, the interpreter's rate): the best of up to 10 rounds of 1,000 steps
+            // counts. Re-allocating a micro-batch's workspace (several KB) at each of the two
+            // shape changes per step would show as megabytes in every round.
+            long allocated = Long.MAX_VALUE;
+            for (int round = 0; round < 10 && allocated >= 64 * 1024; round++) {
+                long before = bean.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 1000; i++) {
+                    m.trainStep(x, steps, batch, labels, micro);
+                }
+                allocated = Math.min(allocated, bean.getCurrentThreadAllocatedBytes() - before);
             }
-            long allocated = bean.getCurrentThreadAllocatedBytes() - before;
-            // re-allocating a micro-batch's workspace (several KB) at each of the two shape changes
-            // per step would show as megabytes over 1,000 steps
-            assertThat(allocated).as("bytes allocated by 1,000 accumulated steps").isLessThan(64 * 1024);
+            assertThat(allocated).as("bytes allocated by the best round of 1,000 accumulated steps").isLessThan(64 * 1024);
         }
     }
 
