@@ -11,8 +11,9 @@ import dev.vlstm.kernel.Kernels;
  *     synchronisation inside the sequence, but every worker streams all of W each step: wins while
  *     W fits a core's L2 cache, and always with one thread.</li>
  * <li>{@link #UNITS}: each worker owns the gate rows of a range of hidden units, for all the batch,
- *     with a barrier per step: wins once W outgrows a core's L2 cache (here: 512 KiB), so that each
- *     core keeps only its share, and the step is long enough to hide a barrier.</li>
+ *     with a barrier per step: wins in training once W outgrows a core's L2 cache (here: 512 KiB),
+ *     so that each core keeps only its share, and the step is long enough to hide a barrier; in
+ *     inference only where the batch slices would be narrower than two vectors.</li>
  * <li>{@link #NARROW}: inference over a batch narrower than a vector (streaming): per sample and
  *     step, the workers split the gate rows of the per-sample path, then its units, with two
  *     barriers per sample and step.</li>
@@ -89,6 +90,14 @@ public enum Schedule {
         }
         if (narrowBatch) {
             return inference && 4 * hidden >= 2 * Kernels.PANEL ? NARROW : SLICES;
+        }
+        if (inference && batch >= 2 * narrowBelow * threads) {
+            // Inference with slices of two vectors or more: SLICES, whatever the size of W. In one
+            // JVM, alternating the two (AVX2, 2 cores, 2026-12-01), SLICES took 0.84–0.94 of
+            // UNITS' time at T32 B64 I256 H256 (three runs), 0.84 at B32, 0.96–0.98 at I = H = 512;
+            // UNITS' three barriers per step cost more than streaming all of W. At B16 (slices of
+            // one vector) UNITS was 1.31× faster, so narrower slices keep the rule below.
+            return SLICES;
         }
         long wBytes = 4L * 4 * hidden * fused;
         return hidden >= 8 * threads && wBytes > 512 * 1024 ? UNITS : SLICES;
