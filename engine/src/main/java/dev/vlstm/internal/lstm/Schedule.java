@@ -93,10 +93,11 @@ public enum Schedule {
         }
         if (inference && batch >= 2 * narrowBelow * threads) {
             // Inference with slices of two vectors or more: SLICES, whatever the size of W. In one
-            // JVM, alternating the two (AVX2, 2 cores, 2026-12-01), SLICES took 0.84–0.94 of
-            // UNITS' time at T32 B64 I256 H256 (three runs), 0.84 at B32, 0.96–0.98 at I = H = 512;
-            // UNITS' three barriers per step cost more than streaming all of W. At B16 (slices of
-            // one vector) UNITS was 1.31× faster, so narrower slices keep the rule below.
+            // JVM, alternating the two (bench's SameJvmAB, AVX2, 2 cores, 2026-12-01, both orders):
+            // SLICES was 1.07–1.19× faster at T32 B64 I256 H256, 1.19× at B32 and level (0.96–1.04)
+            // at I = H = 512: UNITS' three barriers per step cost more than streaming all of W. At
+            // B16 (slices of one vector) UNITS was 1.31–1.49× faster, so narrower slices keep the
+            // rule below.
             return SLICES;
         }
         long wBytes = 4L * 4 * hidden * fused;
