@@ -51,6 +51,14 @@ public final class SubnormalScan implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String bad = epochs < 1 ? "--epochs must be at least 1, was " + epochs
+                : hidden < 1 ? "--hidden must be at least 1, was " + hidden
+                : batch < 1 ? "--batch must be at least 1, was " + batch
+                : limit < 0 ? "--limit must be 0 or more, was " + limit : null;
+        if (bad != null) {
+            System.err.println("subnormal-scan: " + bad);
+            return 2;
+        }
         Dataset train;
         try {
             train = Mnist.fromDirectory(data).train();
@@ -60,6 +68,10 @@ public final class SubnormalScan implements Callable<Integer> {
         }
         if (limit > 0 && limit < train.count()) {
             train = train.slice(0, limit);
+        }
+        if (train.count() < batch) {
+            System.err.println("subnormal-scan: " + train.count() + " training examples, fewer than one batch of " + batch);
+            return 2;
         }
         int steps = train.rows();
         int in = train.cols();
