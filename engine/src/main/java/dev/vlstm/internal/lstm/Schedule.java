@@ -93,11 +93,11 @@ public enum Schedule {
         }
         if (inference && batch >= 2 * narrowBelow * threads) {
             // Inference with slices of two vectors or more: SLICES, whatever the size of W. In one
-            // JVM, alternating the two (bench's SameJvmAB, AVX2, 2 cores, 2026-12-01, both orders
-            // unless said): SLICES was 1.07–1.19× faster at T32 B64 I256 H256, 1.19× at B32 (one
-            // order) and level (0.96–1.04) at I = H = 512: UNITS' three barriers per step cost more
-            // than streaming all of W. At B16 (slices of one vector) UNITS was 1.31–1.49× faster,
-            // so narrower slices keep the rule below.
+            // JVM, alternating the two (bench's SameJvmAB, AVX2, 2 cores, 2026-12-01, both orders):
+            // SLICES was 1.07–1.19× faster at T32 B64 I256 H256, 0.99–1.19× at B32 and level
+            // (0.96–1.04) at I = H = 512: UNITS' three barriers per step cost more than streaming
+            // all of W. At B16 (slices of one vector) UNITS was 1.31–1.49× faster, so narrower
+            // slices keep the rule below.
             return SLICES;
         }
         long wBytes = 4L * 4 * hidden * fused;
