@@ -5,13 +5,10 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * What the second core of this machine gives to pure FMA work, the ceiling of any two-thread
- * speed-up here: the same loop as {@link FmaPeak} (12 independent accumulators), timed on one
+ * speed-up here: {@link FmaPeak}'s loop (12 independent accumulators), timed on one
  * thread and then on two threads at once, alternating 21 times in one JVM; prints the median
  * ratio of two-thread to one-thread FLOP/s with its quartiles. On a quiet machine with two
  * physical cores it reads close to 2.00; on a shared VM, what the host leaves.
@@ -19,7 +16,6 @@ import jdk.incubator.vector.VectorSpecies;
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.vlstm.bench.CoreScaling</pre>
  */
 public final class CoreScaling {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int ITER = 2_000_000;
     private static volatile float sink;
 
@@ -33,7 +29,7 @@ public final class CoreScaling {
             for (int w = 0; w < 20; w++) {
                 sink = fma();
             }
-            double flops = 2.0 * ITER * 12 * S.length();
+            double flops = 2.0 * ITER * 12 * FmaPeak.lanes();
             double[] ratio = new double[21];
             double[] one = new double[ratio.length];
             double[] two = new double[ratio.length];
@@ -53,7 +49,7 @@ public final class CoreScaling {
             Arrays.sort(one);
             Arrays.sort(two);
             System.out.printf(Locale.ROOT, "%d lanes, %s %s: one thread %.1f GFLOP/s, two threads %.1f GFLOP/s (medians);"
-                    + " two / one: median %.2f (quartiles %.2f–%.2f)%n", S.length(), System.getProperty("java.vm.name"),
+                    + " two / one: median %.2f (quartiles %.2f–%.2f)%n", FmaPeak.lanes(), System.getProperty("java.vm.name"),
                     System.getProperty("java.version"), one[10], two[10], ratio[10], ratio[5], ratio[15]);
         } finally {
             pool.shutdownNow();
@@ -61,17 +57,6 @@ public final class CoreScaling {
     }
 
     private static float fma() {
-        FloatVector m = FloatVector.broadcast(S, 0.999f);
-        FloatVector k = FloatVector.broadcast(S, 1e-3f);
-        FloatVector a0 = FloatVector.broadcast(S, 1f), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
-        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
-        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
-        for (int i = 0; i < ITER; i++) {
-            a0 = a0.fma(m, k); a1 = a1.fma(m, k); a2 = a2.fma(m, k); a3 = a3.fma(m, k);
-            a4 = a4.fma(m, k); a5 = a5.fma(m, k); a6 = a6.fma(m, k); a7 = a7.fma(m, k);
-            a8 = a8.fma(m, k); a9 = a9.fma(m, k); a10 = a10.fma(m, k); a11 = a11.fma(m, k);
-        }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .reduceLanes(VectorOperators.ADD);
+        return FmaPeak.loop(ITER, 1e-3f);
     }
 }
