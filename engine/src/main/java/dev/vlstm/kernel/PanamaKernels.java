@@ -116,6 +116,17 @@ final class PanamaKernels implements Kernels {
 
     private static final ThreadLocal<float[]> WIDE_BUFFER = ThreadLocal.withInitial(() -> new float[WIDE_ROWS * KC]);
 
+    /**
+     * With the 4 × 4 tile, products at least this wide go through the packed kernels too. The
+     * strided {@link #block4x4} reads B's rows {@code ldb} floats apart: at the weight gradient of
+     * workload L (n = ldb = 1024, 4 KiB apart) every step of p lands in the same L1 sets, where
+     * the packed panels are contiguous. Training at T32 B64, one thread, Zen 4 with AVX-512, JDK
+     * 17, 2026-12-01 (bench's SameJvmAB, both orders, every product packed against none): I = H =
+     * 512 1.07–1.13× faster packed (1.04–1.10 in a second pair; two threads 1.06–1.07), I = H = 256
+     * (n = 512) level (0.98–1.00), the seed model (n = 96) 0.96–0.97×, so it keeps block4x4.
+     */
+    private static final int PACKED_FROM_N = 256;
+
     @Override
     public void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
@@ -127,9 +138,10 @@ final class PanamaKernels implements Kernels {
             }
             return;
         }
-        if (!TILE_4X4) {
+        if (!TILE_4X4 || n >= PACKED_FROM_N) {
             // 16 registers: every product through the packed kernels (gemm6x2); its own method,
-            // so that the 4×4 path below keeps exactly its former shape
+            // so that the 4×4 path below keeps exactly its former shape. 32 registers: the wide
+            // products too (see PACKED_FROM_N)
             gemm6x2(m, n, k, a, aOff, aRs, aCs, b, bOff, ldb, c, cOff, ldc, accumulate);
             return;
         }
