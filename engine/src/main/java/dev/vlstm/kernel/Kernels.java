@@ -116,7 +116,34 @@ public interface Kernels {
      */
     static void packStrips(int r, int m, int k, float[] a, int aOff, int aRowStride, int aColStride,
                            float[] dst, int dstOff) {
-        for (int i0 = 0; i0 < m; i0 += r) {
+        // whole strips without the padding test; four rows (the 4 × 4 and 4 × 2 tiles' strips)
+        // unrolled, four independent streams
+        final int whole = m - m % r;
+        for (int i0 = 0; i0 < whole; i0 += r) {
+            int strip = dstOff + i0 * k;
+            int row = aOff + i0 * aRowStride;
+            if (r == 4) {
+                int a1 = row + aRowStride;
+                int a2 = a1 + aRowStride;
+                int a3 = a2 + aRowStride;
+                for (int p = 0; p < k; p++) {
+                    int d = strip + 4 * p;
+                    int o = p * aColStride;
+                    dst[d] = a[row + o];
+                    dst[d + 1] = a[a1 + o];
+                    dst[d + 2] = a[a2 + o];
+                    dst[d + 3] = a[a3 + o];
+                }
+            } else {
+                for (int p = 0; p < k; p++) {
+                    for (int q = 0; q < r; q++) {
+                        dst[strip + p * r + q] = a[row + q * aRowStride + p * aColStride];
+                    }
+                }
+            }
+        }
+        for (int i0 = whole; i0 < m; i0 += r) {
+            // the last strip, its rows past m zero
             int strip = dstOff + i0 * k;
             for (int p = 0; p < k; p++) {
                 for (int q = 0; q < r; q++) {
