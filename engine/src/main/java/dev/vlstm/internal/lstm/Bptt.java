@@ -202,14 +202,23 @@ final class Bptt {
         final int batch = ws.batch;
         final int cols = ws.cols;
         final float[] xh = ws.xhRows;
+        final int pad = ws.fusedPad;
         for (int t = t0; t < t1; t++) {
-            for (int b = b0; b < b1; b++) {
-                int r = (t * batch + b) * ws.fusedPad;
+            // blocks of samples, as in LstmCell.toFeatureMajor: a cache line of each feature row per pass
+            for (int bb = b0; bb < b1; bb += LstmCell.TRANSPOSE_BLOCK) {
+                int nb = Math.min(LstmCell.TRANSPOSE_BLOCK, b1 - bb);
+                int r = (t * batch + bb) * pad;
                 for (int i = 0; i < in; i++) {
-                    xh[r + i] = ws.inputs[i * cols + t * batch + b];
+                    int s = i * cols + t * batch + bb;
+                    for (int j = 0; j < nb; j++) {
+                        xh[r + j * pad + i] = ws.inputs[s + j];
+                    }
                 }
                 for (int u = 0; u < h; u++) {
-                    xh[r + in + u] = ws.hidden[u * ws.ldState + t * batch + b];
+                    int s = u * ws.ldState + t * batch + bb;
+                    for (int j = 0; j < nb; j++) {
+                        xh[r + j * pad + in + u] = ws.hidden[s + j];
+                    }
                 }
             }
         }

@@ -131,14 +131,24 @@ public final class LstmCell {
      * col0 = t·B; inference: ld = B and col0 = 0).
      */
     public static void toFeatureMajor(float[] x, int t, int batch, int in, int b0, int b1, float[] xf, int col0, int ld) {
-        for (int b = b0; b < b1; b++) {
-            int src = (t * batch + b) * in;
-            int dst = col0 + b;
+        // blocks of TRANSPOSE_BLOCK samples: each feature's row of xf gets a whole cache line per
+        // pass instead of one float (its rows are ld floats apart, often a multiple of 4 KiB, so
+        // one sample at a time wrote `in` lines of the same L1 sets)
+        for (int bb = b0; bb < b1; bb += TRANSPOSE_BLOCK) {
+            int nb = Math.min(TRANSPOSE_BLOCK, b1 - bb);
+            int src = (t * batch + bb) * in;
+            int dst = col0 + bb;
             for (int i = 0; i < in; i++) {
-                xf[i * ld + dst] = x[src + i];
+                int d = i * ld + dst;
+                for (int j = 0; j < nb; j++) {
+                    xf[d + j] = x[src + j * in + i];
+                }
             }
         }
     }
+
+    /** Samples per block of the layer's transposes: 16 floats, one 64-byte cache line. */
+    static final int TRANSPOSE_BLOCK = 16;
 
     /** A deterministic sum (four interleaved partial sums, fixed order): the bias gradient of one gate row. */
     public static float rowSum(float[] a, int off, int n) {
