@@ -185,29 +185,39 @@ public final class Recurrence {
         final PackedWeights pw = j.packed;
         final float[] wp = pw.forward;
         final SpinBarrier barrier = j.barrier;
+        // inference in slices: this worker's own x_t, z and tanh(c), sample b at column b - b0
+        // (ForwardJob.ownZ); otherwise the shared buffers, sample b at column b
+        final boolean own = j.ownZ != null && !units;
+        final float[] xf = own ? j.ownXf[s] : j.xf;
+        final float[] z = own ? j.ownZ[s] : j.z;
+        final float[] tc = own ? j.ownTc[s] : j.tc;
+        final int ldX = own ? nb : j.ldX;
+        final int ldZ = own ? nb : j.ldZ;
+        final int ldTc = own ? nb : j.ldTc;
+        final int shift = own ? -b0 : 0;
         for (int t = 0; t < j.steps; t++) {
             final int col = t * j.step;
             final int hPrev = col;
             final int hNext = col + j.next;
             final boolean useH = t > 0 || j.hasH0;
             if (!j.training) {
-                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, j.xf, col, j.ldX);
+                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, xf, col + shift, ldX);
                 if (units) {
                     barrier.await();   // x_t transposed
                 }
             }
             if (units) {
                 for (int q = 0; q < 4; q++) {
-                    int zRow = (q * h + u0) * j.ldZ + col;
+                    int zRow = (q * h + u0) * ldZ + col;
                     if (j.training) {
                         // the input projection is in z already: add the recurrent part
                         if (useH) {
                             kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(pw.forwardOffset(s, q)), fused,
-                                    j.hs, hPrev, j.ldS, j.z, zRow, j.ldZ, true);
+                                    j.hs, hPrev, j.ldS, z, zRow, ldZ, true);
                         }
                     } else {
-                        kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, j.xf, col, j.ldX,
-                                useH ? h : 0, j.hs, hPrev, j.ldS, j.z, zRow, j.ldZ, false);
+                        kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, xf, col, ldX,
+                                useH ? h : 0, j.hs, hPrev, j.ldS, z, zRow, ldZ, false);
                     }
                 }
                 if (j.next == 0) {
@@ -215,11 +225,11 @@ public final class Recurrence {
                 }
             } else {
                 // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
-                kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, j.xf, col + b0, j.ldX, useH ? h : 0,
-                        j.hs, hPrev + b0, j.ldS, j.z, col + b0, j.ldZ, false);
+                kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, xf, col + b0 + shift, ldX, useH ? h : 0,
+                        j.hs, hPrev + b0, j.ldS, z, col + b0 + shift, ldZ, false);
             }
-            cell.forward(w, bOff, u0, u1, nb, j.z, col + b0, j.ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, j.ldS,
-                    j.tc, col + b0, j.ldTc, j.hs, hNext + b0, j.ldS);
+            cell.forward(w, bOff, u0, u1, nb, z, col + b0 + shift, ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, j.ldS,
+                    tc, col + b0 + shift, ldTc, j.hs, hNext + b0, j.ldS);
             if (j.hiddenOut != null) {
                 copyHidden(j, t, u0, u1, b0, b1, hNext);
             }
