@@ -81,8 +81,10 @@ final class PackedGemm {
         final int nWide = n - n % PW;
         // with the 4 × 4 tile, the columns past its last panel take 4 × 2 panels while two vectors
         // are left: batch slices of 32 floats (2 threads at B = 64, 512 bits) would otherwise all
-        // go through the 4 × 1 remainder (inference at M, 2 threads: 1.4× slower, Zen 4, AVX-512)
-        final int nP = PW == 4 * V ? n - n % (2 * V) : nWide;
+        // go through the 4 × 1 remainder (inference at M, 2 threads: 1.4× slower, Zen 4, AVX-512).
+        // PW is 2 or 4 vectors, so whole panels end where whole pairs of vectors do (nP = nWide
+        // with the two-vector tiles)
+        final int nP = n - n % (2 * V);
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             boolean acc = accumulate || pc > 0;
