@@ -138,9 +138,7 @@ final class Bptt {
         }
         writeInitialAdjoints(u0, u1, b0, b1);
         if (units) {
-            fillWeightGradientRows(ws.steps * s / job.nParts, ws.steps * (s + 1) / job.nParts, 0, batch);
-        } else {
-            fillWeightGradientRows(0, ws.steps, b0, b1);
+            fillHiddenRows(ws.steps * s / job.nParts, ws.steps * (s + 1) / job.nParts);
         }
     }
 
@@ -197,32 +195,13 @@ final class Bptt {
         }
     }
 
-    /** Rows [x_t ; h_{t-1} ; 0] of the weight-gradient GEMM for steps [t0, t1) × samples [b0, b1). */
-    private void fillWeightGradientRows(int t0, int t1, int b0, int b1) {
-        final int batch = ws.batch;
-        final int cols = ws.cols;
-        final float[] xh = ws.xhRows;
-        final int pad = ws.fusedPad;
+    /**
+     * The h_{t-1} part of the weight-gradient rows for steps [t0, t1), all samples (under UNITS;
+     * the forward wrote x_t's part, and under SLICES h's part too).
+     */
+    private void fillHiddenRows(int t0, int t1) {
         for (int t = t0; t < t1; t++) {
-            // blocks of LstmCell.TRANSPOSE_BLOCK samples: a cache line of each source row per pass
-            // (always, unlike toFeatureMajor's 4 KiB rule: this one was measured only together with
-            // it, training M 1.06–1.07×)
-            for (int bb = b0; bb < b1; bb += LstmCell.TRANSPOSE_BLOCK) {
-                int nb = Math.min(LstmCell.TRANSPOSE_BLOCK, b1 - bb);
-                int r = (t * batch + bb) * pad;
-                for (int i = 0; i < in; i++) {
-                    int s = i * cols + t * batch + bb;
-                    for (int j = 0; j < nb; j++) {
-                        xh[r + j * pad + i] = ws.inputs[s + j];
-                    }
-                }
-                for (int u = 0; u < h; u++) {
-                    int s = u * ws.ldState + t * batch + bb;
-                    for (int j = 0; j < nb; j++) {
-                        xh[r + j * pad + in + u] = ws.hidden[s + j];
-                    }
-                }
-            }
+            LstmCell.hiddenRows(ws.hidden, t * ws.batch, ws.ldState, h, 0, ws.batch, ws.xhRows, t * ws.batch, ws.fusedPad, in);
         }
     }
 
@@ -252,10 +231,14 @@ final class Bptt {
                     for (int k = 0; k < fused; k++) {
                         grad[dst + k] += ws.dWeight[src + k];
                     }
+                    // the ones column of xhRows: db in the first padding column
+                    grad[wts.bOff + r] += ws.dWeight[src + fused];
                 }
             }
-            for (int r = r0; r < r0 + nr; r++) {
-                grad[wts.bOff + r] += LstmCell.rowSum(z, r * cols, cols);
+            if (!ws.biasColumn()) {
+                for (int r = r0; r < r0 + nr; r++) {
+                    grad[wts.bOff + r] += LstmCell.rowSum(z, r * cols, cols);
+                }
             }
         }
         if (dxOut != null && s < nInRows) {

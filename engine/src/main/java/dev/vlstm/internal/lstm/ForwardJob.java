@@ -60,6 +60,14 @@ final class ForwardJob {
     float[][] ownXf;
     float[][] ownZ;
     float[][] ownTc;
+    /**
+     * Training only: the weight-gradient rows {@code [T·B × xhLd]} ({@code TrainingWorkspace.xhRows}),
+     * which the forward fills: x_t copied as it is transposed, and under SLICES h_{t-1} at the
+     * start of step t, while it is still in cache. Under UNITS the backward transposes h after
+     * its loop (each worker a share of the steps), since each worker holds only its units here.
+     */
+    float[] xhRows;
+    int xhLd;
     /** Training only: W packed for this schedule's GEMMs, once per call (and W_hᵀ per backward). */
     PackedWeights trainingPacked;
 

@@ -160,6 +160,36 @@ public final class LstmCell {
         }
     }
 
+    /**
+     * Step t of x {@code [T][B][I]}, samples [b0, b1), into the weight-gradient rows: row
+     * {@code t·B + b} of xh ({@code ld} floats apart) starts with x_t of sample b, as it is.
+     */
+    public static void inputRows(float[] x, int t, int batch, int in, int b0, int b1, float[] xh, int ld) {
+        for (int b = b0; b < b1; b++) {
+            int p = t * batch + b;
+            System.arraycopy(x, p * in, xh, p * ld, in);
+        }
+    }
+
+    /**
+     * h of samples [b0, b1), feature-major at {@code hs[u·ldS + col + b]}, into the
+     * weight-gradient rows: element {@code xh[(row0 + b)·ld + off + u]}. In blocks of
+     * {@link #TRANSPOSE_BLOCK} samples: a cache line of each source row per pass.
+     */
+    public static void hiddenRows(float[] hs, int col, int ldS, int h, int b0, int b1, float[] xh, int row0, int ld,
+                                  int off) {
+        for (int bb = b0; bb < b1; bb += TRANSPOSE_BLOCK) {
+            int nb = Math.min(TRANSPOSE_BLOCK, b1 - bb);
+            int r = (row0 + bb) * ld + off;
+            for (int u = 0; u < h; u++) {
+                int src = u * ldS + col + bb;
+                for (int j = 0; j < nb; j++) {
+                    xh[r + j * ld + u] = hs[src + j];
+                }
+            }
+        }
+    }
+
     /** Samples per block of the layer's transposes: 16 floats, one 64-byte cache line. */
     static final int TRANSPOSE_BLOCK = 16;
 

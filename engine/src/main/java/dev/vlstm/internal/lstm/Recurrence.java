@@ -145,6 +145,7 @@ public final class Recurrence {
                 // this worker transposes its share of the steps, for all samples
                 for (int t = j.steps * s / j.nParts; t < j.steps * (s + 1) / j.nParts; t++) {
                     LstmCell.toFeatureMajor(j.x, t, j.batch, in, 0, j.batch, j.xf, t * j.step, j.ldX);
+                    LstmCell.inputRows(j.x, t, j.batch, in, 0, j.batch, j.xhRows, j.xhLd);
                 }
                 j.barrier.await();
                 int u0 = j.parts[s];
@@ -157,11 +158,17 @@ public final class Recurrence {
             } else {
                 for (int t = 0; t < j.steps; t++) {
                     LstmCell.toFeatureMajor(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, t * j.step, j.ldX);
+                    LstmCell.inputRows(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xhRows, j.xhLd);
                 }
             }
         }
         if (j.schedule == Schedule.NARROW || (!units && j.parts[s + 1] - j.parts[s] < narrowBelow)) {
             perSampleSteps(j, s);
+            if (j.training) {
+                for (int t = 0; t < j.steps; t++) {
+                    LstmCell.hiddenRows(j.hs, t * j.step, j.ldS, h, j.parts[s], j.parts[s + 1], j.xhRows, t * j.batch, j.xhLd, in);
+                }
+            }
         } else {
             batchedSteps(j, s);
         }
@@ -205,6 +212,9 @@ public final class Recurrence {
                 if (units) {
                     barrier.await();   // x_t transposed
                 }
+            } else if (!units) {
+                // this slice's h_{t-1} into the weight-gradient rows while it is in cache
+                LstmCell.hiddenRows(j.hs, hPrev, j.ldS, h, b0, b1, j.xhRows, col, j.xhLd, in);
             }
             if (units) {
                 for (int q = 0; q < 4; q++) {

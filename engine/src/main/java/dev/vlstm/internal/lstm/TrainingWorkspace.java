@@ -37,7 +37,11 @@ public final class TrainingWorkspace {
     /** the running dL/dh and dL/dc of BPTT, {@code [H × B]} each. */
     final float[] dHidden;
     final float[] dCell;
-    /** rows [x_t ; h_{t-1} ; 0] of the weight-gradient GEMM, {@code [T·B × Kpad]}. */
+    /**
+     * rows [x_t ; h_{t-1} ; 1 ; 0] of the weight-gradient GEMM, {@code [T·B × Kpad]}: where K is
+     * padded, column K holds ones, so that the GEMM's first padding column is the bias gradient
+     * (the padding is computed anyway; {@link #biasColumn}).
+     */
     final float[] xhRows;
     /** the weight gradient before it is added to the set, {@code [4H × Kpad]} (empty when Kpad = K). */
     final float[] dWeight;
@@ -90,9 +94,24 @@ public final class TrainingWorkspace {
         } catch (OutOfMemoryError e) {
             throw Memory.outOfMemory(what, bytes);
         }
+        if (biasColumn()) {
+            for (int p = 0; p < cols; p++) {
+                xhRows[p * fusedPad + fused] = 1f;
+            }
+        }
         job = new ForwardJob(layer, true, batch, inputs, cols, gates, cols, hidden, cell, ldState, tanhCell, cols, batch);
+        job.xhRows = xhRows;
+        job.xhLd = fusedPad;
         job.bind();
         bptt = new Bptt(this);
+    }
+
+    /**
+     * @return whether K is padded, so that the weight-gradient GEMM yields the bias gradient in
+     *         its column K (row sums of dz, one FMA chain over the T·B columns in order)
+     */
+    boolean biasColumn() {
+        return fusedPad > fused;
     }
 
     /** @return T */
