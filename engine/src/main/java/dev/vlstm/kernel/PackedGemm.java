@@ -137,7 +137,16 @@ final class PackedGemm {
                 int s1 = Math.min(strips, s0 + mcStrips);
                 for (int j = jc; j < jEnd; j += pw) {
                     int bPos = (j - jc) * k;
-                    for (int s = s0; s < s1; s++) {
+                    int s = s0;
+                    if (R == 4 && pw == 2 * V) {
+                        // two-vector panels with 4-row strips: two strips per pass (8 × 2), so
+                        // that one load of B's panel feeds 16 FMAs instead of 8
+                        for (; s + 1 < s1; s += 2) {
+                            tile8x2(k, ap, apOff + s * stripStride, apOff + (s + 1) * stripStride, bp, bPos,
+                                    c, cOff + s * R * ldc + j, ldc, acc);
+                        }
+                    }
+                    for (; s < s1; s++) {
                         tile(pw, k, ap, apOff + s * stripStride, bp, bPos, c, cOff + s * R * ldc + j, ldc, acc);
                     }
                 }
@@ -257,6 +266,76 @@ final class PackedGemm {
         c40.intoArray(c, r); c41.intoArray(c, r + V);
         r += ldc;
         c50.intoArray(c, r); c51.intoArray(c, r + V);
+    }
+
+    /**
+     * Two 4-row strips × 2 vectors (8 rows of C from {@code cPos}): the strips' A at
+     * {@code aPos + 4p} and {@code aPos2 + 4p}, B's packed panel at {@code bPos + 2V·p}. Each
+     * element is the same FMA chain as in {@link #tile4x2}.
+     */
+    private static void tile8x2(int k, float[] a, int aPos, int aPos2, float[] b, int bPos, float[] c, int cPos,
+                                int ldc, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c40 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
+            c50 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
+            c60 = FloatVector.fromArray(S, c, cPos + 6 * ldc);
+            c61 = FloatVector.fromArray(S, c, cPos + 6 * ldc + V);
+            c70 = FloatVector.fromArray(S, c, cPos + 7 * ldc);
+            c71 = FloatVector.fromArray(S, c, cPos + 7 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
+            c40 = z; c41 = z; c50 = z; c51 = z; c60 = z; c61 = z; c70 = z; c71 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (2 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = aPos + p * 4;
+            int ap2 = aPos2 + p * 4;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ap2]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ap2 + 1]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, a[ap2 + 2]);
+            c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, a[ap2 + 3]);
+            c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(c, cPos); c01.intoArray(c, cPos + V);
+        int r = cPos + ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V);
+        r += ldc;
+        c40.intoArray(c, r); c41.intoArray(c, r + V);
+        r += ldc;
+        c50.intoArray(c, r); c51.intoArray(c, r + V);
+        r += ldc;
+        c60.intoArray(c, r); c61.intoArray(c, r + V);
+        r += ldc;
+        c70.intoArray(c, r); c71.intoArray(c, r + V);
     }
 
     /** 4 rows × 2 vectors: A at {@code aPos + 4p}, B's packed panel at {@code bPos + 2V·p}. */
