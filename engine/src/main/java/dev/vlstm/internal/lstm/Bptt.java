@@ -13,6 +13,9 @@ import java.util.function.IntConsumer;
  *                               dh_{t-1} = W_hᵀ · dz_t
  * after the loop:               dW += DZ · [X ; H_prev]ᵀ,  db += row sums of DZ,  dX = DZᵀ · W_x
  * </pre>
+ * The rows [X ; H_prev] are written by the forward (and H_prev's part under a unit split here,
+ * after the loop); where I + H is padded they end in a column of ones, so that the dW GEMM's
+ * first padding column is db.
  * Under a unit split each worker owns the gate gradients and the dh rows of its units, with one
  * barrier per step. The object is the call's job: it carries the call's arguments while it runs.
  */
