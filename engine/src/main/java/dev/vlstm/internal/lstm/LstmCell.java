@@ -174,7 +174,9 @@ public final class LstmCell {
     /**
      * h of samples [b0, b1), feature-major at {@code hs[u·ldS + col + b]}, into the
      * weight-gradient rows: element {@code xh[(row0 + b)·ld + off + u]}. In blocks of
-     * {@link #TRANSPOSE_BLOCK} samples: a cache line of each source row per pass.
+     * {@link #TRANSPOSE_BLOCK} samples: a cache line of each source row per pass. With
+     * {@code ld = H} and {@code off} the destination's offset, it is also the plain transpose of
+     * a state to {@code [B][H]} (the workspace's state getters).
      */
     public static void hiddenRows(float[] hs, int col, int ldS, int h, int b0, int b1, float[] xh, int row0, int ld,
                                   int off) {

@@ -202,14 +202,9 @@ public final class TrainingWorkspace {
         }
     }
 
-    /** dst[dstOff + b·H + u] = src[off + u·ldState + b]. */
+    /** dst[dstOff + b·H + u] = src[off + u·ldState + b]: the weight-gradient rows' transpose, with rows H apart. */
     private void transposeOut(float[] src, int off, float[] dst, int dstOff) {
         int h = layer.hiddenSize();
-        for (int u = 0; u < h; u++) {
-            int s = off + u * ldState;
-            for (int b = 0; b < batch; b++) {
-                dst[dstOff + b * h + u] = src[s + b];
-            }
-        }
+        LstmCell.hiddenRows(src, off, ldState, h, 0, batch, dst, 0, h, dstOff);
     }
 }
