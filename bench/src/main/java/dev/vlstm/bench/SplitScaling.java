@@ -7,6 +7,7 @@ import dev.vlstm.kernel.KernelProvider;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -43,12 +44,23 @@ public final class SplitScaling {
             System.exit(2);
         }
         Workload s = Workload.S;
-        int t = args.length == 4 ? Integer.parseInt(args[0]) : s.steps;
-        int b = args.length == 4 ? Integer.parseInt(args[1]) : s.batch;
-        int in = args.length == 4 ? Integer.parseInt(args[2]) : s.input;
-        int h = args.length == 4 ? Integer.parseInt(args[3]) : s.hidden;
-        if (t <= 0 || b < 2 || b % 2 != 0 || in <= 0 || h <= 0) {
-            System.err.println("SplitScaling: T, I, H must be > 0 and B even and >= 2, was T" + t + " B" + b + " I" + in + " H" + h);
+        int t;
+        int b;
+        int in;
+        int h;
+        try {
+            t = args.length == 4 ? Integer.parseInt(args[0]) : s.steps;
+            b = args.length == 4 ? Integer.parseInt(args[1]) : s.batch;
+            in = args.length == 4 ? Integer.parseInt(args[2]) : s.input;
+            h = args.length == 4 ? Integer.parseInt(args[3]) : s.hidden;
+        } catch (NumberFormatException e) {
+            System.err.println("SplitScaling: T B I H must be integers, was " + String.join(" ", args));
+            System.exit(2);
+            return;
+        }
+        if (t <= 0 || b < 2 || b % 2 != 0 || in <= 0 || h <= 0 || (long) t * b * in > Integer.MAX_VALUE - 8) {
+            System.err.println("SplitScaling: T, I, H must be > 0, B even and >= 2, and T·B·I below 2^31, was T" + t
+                    + " B" + b + " I" + in + " H" + h);
             System.exit(2);
         }
         float[] x = new float[t * b * in];
@@ -126,7 +138,8 @@ public final class SplitScaling {
     /**
      * Two threads, each running its own one-thread layer on its half for one slot at the same
      * time; paired, they spin until the other has finished the same call before the next. The
-     * first thread ends the slot.
+     * first thread ends the slot when its time is up; free, the second also stops at its own.
+     * A thread that fails breaks the barriers, and {@link #run} reports its failure.
      */
     private static final class Pair {
         private final CyclicBarrier start = new CyclicBarrier(3);
@@ -135,6 +148,7 @@ public final class SplitScaling {
         private final AtomicLongArray seq = new AtomicLongArray(2);
         private volatile boolean paired;
         private volatile boolean over;
+        private volatile Throwable failure;
         private final long[] calls = new long[2];
         private final long[] nanos = new long[2];
         private final Thread[] threads = new Thread[2];
@@ -173,8 +187,12 @@ public final class SplitScaling {
                             nanos[q] = now - t0;
                             done.await();
                         }
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
+                    } catch (BrokenBarrierException e) {
+                        // the other side failed and broke the barriers: nothing left to measure
+                    } catch (Exception | Error e) {
+                        failure = e;
+                        start.reset();
+                        done.reset();
                     }
                 }, "split-scaling-" + p);
                 threads[p].setDaemon(true);
@@ -188,8 +206,12 @@ public final class SplitScaling {
             over = false;
             seq.set(0, 0);
             seq.set(1, 0);
-            start.await();
-            done.await();
+            try {
+                start.await();
+                done.await();
+            } catch (BrokenBarrierException e) {
+                throw new IllegalStateException("SplitScaling: a measuring thread failed: " + failure, failure);
+            }
             return (calls[0] / (nanos[0] / 1e9) + calls[1] / (nanos[1] / 1e9)) / 2;
         }
 
