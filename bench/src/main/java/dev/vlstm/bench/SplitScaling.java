@@ -217,7 +217,9 @@ public final class SplitScaling {
 
         void close() throws Exception {
             stop.set(true);
-            start.await();
+            if (failure == null) {
+                start.await();   // after a failure the threads have already left
+            }
             for (Thread th : threads) {
                 th.join();
             }
