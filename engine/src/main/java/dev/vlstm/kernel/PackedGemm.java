@@ -39,15 +39,16 @@ final class PackedGemm {
      * as make one packed panel of B 32 KiB, at most 512, so that the panel stays in L1 while every
      * strip of the block passes under it. That is 512 with the two-vector tiles at 256 bits, and
      * 128 with the 4 × 4 tile at 512 bits, where a 512-step panel (128 KiB) streamed from L2 for
-     * every strip: on Zen 5 (JDK 17, 2026-12-02) 128 against 512 measured inference L 1.27×,
-     * training L 1.10–1.25×, training M 1.1×, inference M 0.97× (see docs/benchmarks.md).
+     * every strip: on Zen 5 (JDK 17, 2026-12-02, JMH one thread, one JVM per setting) 128 against
+     * 512 measured inference L 1.26–1.31×, training L 1.10–1.23×, training M 1.09× and inference M
+     * 0.97× (medians); JDK 25 level (see docs/benchmarks.md).
      */
     private static final int KC = Math.min(512, 8192 / PW);
 
     /** Rows of A per L2 block. */
     private static final int MC = 96;
 
-    /** Panels of B packed at a time: 8 panels of {@link #KC} steps are 256 KiB, in L2. */
+    /** Panels of B packed at a time: 8 panels of {@link #KC} steps, at most 256 KiB, in L2. */
     private static final int NC_PANELS = 8;
 
     /** Per-thread buffers, allocated once per thread: the packed GEMM allocates nothing in steady state. */
