@@ -45,6 +45,24 @@ final class PackedGemm {
      */
     private static final int KC = Math.min(512, 8192 / PW);
 
+    /**
+     * Whether the 4 × 4 and 8 × 2 micro-kernels take two steps of p per loop iteration. JDK 17's C2
+     * does not unroll these loops and spends about a dozen integer instructions per step on
+     * addresses and the loop; taking two steps per iteration measured 1.13–1.18× at inference L and
+     * 1.08–1.16× at training M (one thread, Zen 5, bench's SameJvmAB both orders, 2026-12-02).
+     * JDK 25 compiles the one-step loop tighter and ran 0.95–0.99× with two steps, so it keeps one:
+     * two steps up to JDK 24 (only 17 measured), as with {@link PanamaKernels#TILE}.
+     *
+     * <p>Landed once (430ca03) and reverted (05cb023): without {@link ProfileSeed} about one fresh
+     * JDK 17 JVM in six (7 in 12 under {@code LogCompilation}) ran these 48-FMA kernels 13–18×
+     * slower for its whole life, its vectors boxed because C2's class-check trap budget ran out
+     * (see {@link ProfileSeed}). With the seed, 0 of 12 logged JVMs lost the budget and 0 of 28
+     * ran slow; against the one-step kernels, both with the seed, 8 fresh JVMs each, medians:
+     * inference L 34,673 against 30,962 timesteps/s (1.12×), training M 49,744 against 45,844
+     * (1.09×) (Zen 5, JDK 17.0.15, 2026-12-02, {@code LstmBench -f 8 -wi 2 -i 2 -p threads=1}).
+     */
+    static final boolean UNROLL_K = Runtime.version().feature() < 25;
+
     /** Rows of A per L2 block. */
     private static final int MC = 96;
 
@@ -306,7 +324,56 @@ final class PackedGemm {
             c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z; c30 = z; c31 = z;
             c40 = z; c41 = z; c50 = z; c51 = z; c60 = z; c61 = z; c70 = z; c71 = z;
         }
-        for (int p = 0; p < k; p++) {
+        int p = 0;
+        if (UNROLL_K) {
+            // two steps of p per iteration (see UNROLL_K); each accumulator still takes its
+            // FMAs in increasing p
+            for (; p + 1 < k; p += 2) {
+                int bp = bPos + p * (2 * V);
+                FloatVector b0 = FloatVector.fromArray(S, b, bp);
+                FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+                int ap = aPos + p * 4;
+                int ap2 = aPos2 + p * 4;
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap2]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap2 + 1]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+                x = FloatVector.broadcast(S, a[ap2 + 2]);
+                c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+                x = FloatVector.broadcast(S, a[ap2 + 3]);
+                c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+                bp = bPos + (p + 1) * (2 * V);
+                b0 = FloatVector.fromArray(S, b, bp);
+                b1 = FloatVector.fromArray(S, b, bp + V);
+                ap = aPos + (p + 1) * 4;
+                ap2 = aPos2 + (p + 1) * 4;
+                x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap2]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap2 + 1]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+                x = FloatVector.broadcast(S, a[ap2 + 2]);
+                c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+                x = FloatVector.broadcast(S, a[ap2 + 3]);
+                c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+            }
+        }
+        for (; p < k; p++) {
             int bp = bPos + p * (2 * V);
             FloatVector b0 = FloatVector.fromArray(S, b, bp);
             FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
@@ -414,7 +481,42 @@ final class PackedGemm {
             c20 = z; c21 = z; c22 = z; c23 = z;
             c30 = z; c31 = z; c32 = z; c33 = z;
         }
-        for (int p = 0; p < k; p++) {
+        int p = 0;
+        if (UNROLL_K) {
+            // two steps of p per iteration (see UNROLL_K); each accumulator still takes its
+            // FMAs in increasing p
+            for (; p + 1 < k; p += 2) {
+                int bp = bPos + p * (4 * V);
+                FloatVector b0 = FloatVector.fromArray(S, b, bp);
+                FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+                FloatVector b2 = FloatVector.fromArray(S, b, bp + 2 * V);
+                FloatVector b3 = FloatVector.fromArray(S, b, bp + 3 * V);
+                int ap = aPos + p * 4;
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+                bp = bPos + (p + 1) * (4 * V);
+                b0 = FloatVector.fromArray(S, b, bp);
+                b1 = FloatVector.fromArray(S, b, bp + V);
+                b2 = FloatVector.fromArray(S, b, bp + 2 * V);
+                b3 = FloatVector.fromArray(S, b, bp + 3 * V);
+                ap = aPos + (p + 1) * 4;
+                x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+            }
+        }
+        for (; p < k; p++) {
             int bp = bPos + p * (4 * V);
             FloatVector b0 = FloatVector.fromArray(S, b, bp);
             FloatVector b1 = FloatVector.fromArray(S, b, bp + V);

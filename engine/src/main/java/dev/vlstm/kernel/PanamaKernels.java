@@ -45,6 +45,11 @@ final class PanamaKernels implements Kernels {
 
     static final PanamaKernels INSTANCE = new PanamaKernels();
 
+    static {
+        // before any kernel runs: keeps JDK 17's C2 from boxing the vectors of large kernels
+        ProfileSeed.run(S);
+    }
+
     private static String pickTile(String v) {
         switch (v) {
             case "auto":
