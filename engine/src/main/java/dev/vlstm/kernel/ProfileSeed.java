@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * budget. With the profile polymorphic, C2 never speculates at that cast (the operator is a
  * constant in every kernel, so nothing is lost) and the traps do not happen.
  *
- * <p>Costs a few milliseconds once, when {@link PanamaKernels} loads; it computes nothing that is
- * kept.
+ * <p>Runs once, when {@link PanamaKernels} loads (100,000 vector operations, mostly interpreted or
+ * in C1 code; its start-up cost was not timed yet); it computes nothing that is kept.
  */
 final class ProfileSeed {
     /** Rounds of the mixed-operator loop: enough for C1's profiling code to run it many times. */
