@@ -28,7 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class ProfileSeed {
     /** Rounds of the mixed-operator loop: enough for C1's profiling code to run it many times. */
-    static final int ROUNDS = 20_000;
+    private static final int ROUNDS = 20_000;
 
     /** Where the loop's result goes, so that no compiler may drop the loop. */
     static volatile float sink;
@@ -36,15 +36,14 @@ final class ProfileSeed {
     private ProfileSeed() {
     }
 
-    /** Runs the loop on {@code species}; returns how many operator applications it made. */
-    static int run(VectorSpecies<Float> species) {
+    /** Runs the loop on {@code species}. */
+    static void run(VectorSpecies<Float> species) {
         VectorOperators.Unary[] unary = {VectorOperators.NEG, VectorOperators.ABS};
         VectorOperators.Binary[] binary = {VectorOperators.ADD, VectorOperators.SUB, VectorOperators.MUL,
             VectorOperators.MAX, VectorOperators.MIN};
         VectorOperators.Ternary[] ternary = {VectorOperators.FMA};
         FloatVector x = FloatVector.broadcast(species, 0.5f);
         FloatVector y = FloatVector.broadcast(species, 0.25f);
-        int ops = 0;
         for (int i = 0; i < ROUNDS; i++) {
             x = x.lanewise(unary[i & 1]);
             x = x.lanewise(binary[i % binary.length], y);
@@ -52,9 +51,7 @@ final class ProfileSeed {
             // zero and broadcast reach VectorSupport.broadcastCoerced with different fallback
             // lambdas: its profile (a class check per inlined broadcast) needs both as well
             y = (i & 1) == 0 ? FloatVector.zero(species) : FloatVector.broadcast(species, 0.25f);
-            ops += 5;
         }
         sink = x.lane(0);
-        return ops;
     }
 }
