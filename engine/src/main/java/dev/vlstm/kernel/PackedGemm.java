@@ -29,10 +29,10 @@ final class PackedGemm {
      * Strip height: the micro-tile's rows (6 × 2 or 4 × 2 vectors on 16-register CPUs, 4 × 4 on
      * 32; see {@link PanamaKernels#TILE}).
      */
-    static final int R = PanamaKernels.TILE.equals("6x2") ? 6 : 4;
+    static final int R = PanamaKernels.TILE.startsWith("6") ? 6 : 4;
 
     /** Width of one packed panel of B: the micro-tile's columns. */
-    private static final int PW = PanamaKernels.TILE_4X4 ? 4 * V : 2 * V;
+    private static final int PW = PanamaKernels.WIDE_TILE ? 4 * V : 2 * V;
 
     /**
      * Steps of p per block (C is stored after a block and reloaded for the next, in order): as many
@@ -172,6 +172,13 @@ final class PackedGemm {
                                     c, cOff + s * R * ldc + j, ldc, acc);
                         }
                     }
+                    if (R == 6 && pw == 2 * V && PanamaKernels.WIDE_TILE) {
+                        // the same with the 6 × 4 tile's strips (12 × 2; 32 registers)
+                        for (; s + 1 < s1; s += 2) {
+                            tile12x2(k, ap, apOff + s * stripStride, apOff + (s + 1) * stripStride, bp, bPos,
+                                    c, cOff + s * R * ldc + j, ldc, acc);
+                        }
+                    }
                     for (; s < s1; s++) {
                         tile(pw, k, ap, apOff + s * stripStride, bp, bPos, c, cOff + s * R * ldc + j, ldc, acc);
                     }
@@ -224,7 +231,11 @@ final class PackedGemm {
     private static void tile(int pw, int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
                              boolean acc) {
         if (R == 6) {
-            tile6x2(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+            if (pw == 4 * V) {
+                tile6x4(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+            } else {
+                tile6x2(k, a, aPos, b, bPos, c, cPos, ldc, acc);
+            }
         } else if (pw == 4 * V) {
             tile4x4(k, a, aPos, b, bPos, c, cPos, ldc, acc);
         } else {
@@ -292,6 +303,103 @@ final class PackedGemm {
         c40.intoArray(c, r); c41.intoArray(c, r + V);
         r += ldc;
         c50.intoArray(c, r); c51.intoArray(c, r + V);
+    }
+
+    /**
+     * Two 6-row strips × 2 vectors (24 accumulators): the two-vector panels past the 6 × 4 tile's
+     * last full panel (batch slices of 2 vectors, two threads at B = 64), so that, as with
+     * {@link #tile8x2}, one load of B feeds 24 FMAs instead of 12. A's rows 0–5 at
+     * {@code aPos + 6p}, rows 6–11 at {@code aPos2 + 6p}; one step per iteration.
+     */
+    private static void tile12x2(int k, float[] a, int aPos, int aPos2, float[] b, int bPos, float[] c, int cPos,
+                                 int ldc, boolean acc) {
+        FloatVector c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1;
+        if (acc) {
+            c0_0 = FloatVector.fromArray(S, c, cPos);
+            c0_1 = FloatVector.fromArray(S, c, cPos + V);
+            c1_0 = FloatVector.fromArray(S, c, cPos + ldc);
+            c1_1 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c2_0 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c2_1 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c3_0 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c3_1 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c4_0 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c4_1 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
+            c5_0 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+            c5_1 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
+            c6_0 = FloatVector.fromArray(S, c, cPos + 6 * ldc);
+            c6_1 = FloatVector.fromArray(S, c, cPos + 6 * ldc + V);
+            c7_0 = FloatVector.fromArray(S, c, cPos + 7 * ldc);
+            c7_1 = FloatVector.fromArray(S, c, cPos + 7 * ldc + V);
+            c8_0 = FloatVector.fromArray(S, c, cPos + 8 * ldc);
+            c8_1 = FloatVector.fromArray(S, c, cPos + 8 * ldc + V);
+            c9_0 = FloatVector.fromArray(S, c, cPos + 9 * ldc);
+            c9_1 = FloatVector.fromArray(S, c, cPos + 9 * ldc + V);
+            c10_0 = FloatVector.fromArray(S, c, cPos + 10 * ldc);
+            c10_1 = FloatVector.fromArray(S, c, cPos + 10 * ldc + V);
+            c11_0 = FloatVector.fromArray(S, c, cPos + 11 * ldc);
+            c11_1 = FloatVector.fromArray(S, c, cPos + 11 * ldc + V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c0_0 = z; c0_1 = z; c1_0 = z; c1_1 = z; c2_0 = z; c2_1 = z; c3_0 = z; c3_1 = z;
+            c4_0 = z; c4_1 = z; c5_0 = z; c5_1 = z; c6_0 = z; c6_1 = z; c7_0 = z; c7_1 = z;
+            c8_0 = z; c8_1 = z; c9_0 = z; c9_1 = z; c10_0 = z; c10_1 = z; c11_0 = z; c11_1 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (2 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            int ap = aPos + p * 6;
+            int ap2 = aPos2 + p * 6;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c0_0 = x.fma(b0, c0_0); c0_1 = x.fma(b1, c0_1);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c1_0 = x.fma(b0, c1_0); c1_1 = x.fma(b1, c1_1);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c2_0 = x.fma(b0, c2_0); c2_1 = x.fma(b1, c2_1);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c3_0 = x.fma(b0, c3_0); c3_1 = x.fma(b1, c3_1);
+            x = FloatVector.broadcast(S, a[ap + 4]);
+            c4_0 = x.fma(b0, c4_0); c4_1 = x.fma(b1, c4_1);
+            x = FloatVector.broadcast(S, a[ap + 5]);
+            c5_0 = x.fma(b0, c5_0); c5_1 = x.fma(b1, c5_1);
+            x = FloatVector.broadcast(S, a[ap2]);
+            c6_0 = x.fma(b0, c6_0); c6_1 = x.fma(b1, c6_1);
+            x = FloatVector.broadcast(S, a[ap2 + 1]);
+            c7_0 = x.fma(b0, c7_0); c7_1 = x.fma(b1, c7_1);
+            x = FloatVector.broadcast(S, a[ap2 + 2]);
+            c8_0 = x.fma(b0, c8_0); c8_1 = x.fma(b1, c8_1);
+            x = FloatVector.broadcast(S, a[ap2 + 3]);
+            c9_0 = x.fma(b0, c9_0); c9_1 = x.fma(b1, c9_1);
+            x = FloatVector.broadcast(S, a[ap2 + 4]);
+            c10_0 = x.fma(b0, c10_0); c10_1 = x.fma(b1, c10_1);
+            x = FloatVector.broadcast(S, a[ap2 + 5]);
+            c11_0 = x.fma(b0, c11_0); c11_1 = x.fma(b1, c11_1);
+        }
+        int r = cPos;
+        c0_0.intoArray(c, r); c0_1.intoArray(c, r + V);
+        r += ldc;
+        c1_0.intoArray(c, r); c1_1.intoArray(c, r + V);
+        r += ldc;
+        c2_0.intoArray(c, r); c2_1.intoArray(c, r + V);
+        r += ldc;
+        c3_0.intoArray(c, r); c3_1.intoArray(c, r + V);
+        r += ldc;
+        c4_0.intoArray(c, r); c4_1.intoArray(c, r + V);
+        r += ldc;
+        c5_0.intoArray(c, r); c5_1.intoArray(c, r + V);
+        r += ldc;
+        c6_0.intoArray(c, r); c6_1.intoArray(c, r + V);
+        r += ldc;
+        c7_0.intoArray(c, r); c7_1.intoArray(c, r + V);
+        r += ldc;
+        c8_0.intoArray(c, r); c8_1.intoArray(c, r + V);
+        r += ldc;
+        c9_0.intoArray(c, r); c9_1.intoArray(c, r + V);
+        r += ldc;
+        c10_0.intoArray(c, r); c10_1.intoArray(c, r + V);
+        r += ldc;
+        c11_0.intoArray(c, r); c11_1.intoArray(c, r + V);
     }
 
     /**
@@ -451,6 +559,83 @@ final class PackedGemm {
         c20.intoArray(c, r); c21.intoArray(c, r + V);
         r += ldc;
         c30.intoArray(c, r); c31.intoArray(c, r + V);
+    }
+
+    /**
+     * 6 rows × 4 vectors (24 accumulators, 4 of B, 1 broadcast: 29 of 32 registers): A at
+     * {@code aPos + 6p}, B's packed panel at {@code bPos + 4V·p}. Four loads of B per 24 FMAs
+     * instead of 16 (see {@link PanamaKernels#TILE}); one step per iteration, as two would need
+     * 8 registers of B.
+     */
+    private static void tile6x4(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
+                                boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (acc) {
+            c00 = FloatVector.fromArray(S, c, cPos);
+            c01 = FloatVector.fromArray(S, c, cPos + V);
+            c02 = FloatVector.fromArray(S, c, cPos + 2 * V);
+            c03 = FloatVector.fromArray(S, c, cPos + 3 * V);
+            c10 = FloatVector.fromArray(S, c, cPos + ldc);
+            c11 = FloatVector.fromArray(S, c, cPos + ldc + V);
+            c12 = FloatVector.fromArray(S, c, cPos + ldc + 2 * V);
+            c13 = FloatVector.fromArray(S, c, cPos + ldc + 3 * V);
+            c20 = FloatVector.fromArray(S, c, cPos + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cPos + 2 * ldc + V);
+            c22 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 2 * V);
+            c23 = FloatVector.fromArray(S, c, cPos + 2 * ldc + 3 * V);
+            c30 = FloatVector.fromArray(S, c, cPos + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cPos + 3 * ldc + V);
+            c32 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 2 * V);
+            c33 = FloatVector.fromArray(S, c, cPos + 3 * ldc + 3 * V);
+            c40 = FloatVector.fromArray(S, c, cPos + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cPos + 4 * ldc + V);
+            c42 = FloatVector.fromArray(S, c, cPos + 4 * ldc + 2 * V);
+            c43 = FloatVector.fromArray(S, c, cPos + 4 * ldc + 3 * V);
+            c50 = FloatVector.fromArray(S, c, cPos + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cPos + 5 * ldc + V);
+            c52 = FloatVector.fromArray(S, c, cPos + 5 * ldc + 2 * V);
+            c53 = FloatVector.fromArray(S, c, cPos + 5 * ldc + 3 * V);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            c00 = z; c01 = z; c02 = z; c03 = z;
+            c10 = z; c11 = z; c12 = z; c13 = z;
+            c20 = z; c21 = z; c22 = z; c23 = z;
+            c30 = z; c31 = z; c32 = z; c33 = z;
+            c40 = z; c41 = z; c42 = z; c43 = z;
+            c50 = z; c51 = z; c52 = z; c53 = z;
+        }
+        for (int p = 0; p < k; p++) {
+            int bp = bPos + p * (4 * V);
+            FloatVector b0 = FloatVector.fromArray(S, b, bp);
+            FloatVector b1 = FloatVector.fromArray(S, b, bp + V);
+            FloatVector b2 = FloatVector.fromArray(S, b, bp + 2 * V);
+            FloatVector b3 = FloatVector.fromArray(S, b, bp + 3 * V);
+            int ap = aPos + p * 6;
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+            x = FloatVector.broadcast(S, a[ap + 4]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41); c42 = x.fma(b2, c42); c43 = x.fma(b3, c43);
+            x = FloatVector.broadcast(S, a[ap + 5]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51); c52 = x.fma(b2, c52); c53 = x.fma(b3, c53);
+        }
+        int r = cPos;
+        c00.intoArray(c, r); c01.intoArray(c, r + V); c02.intoArray(c, r + 2 * V); c03.intoArray(c, r + 3 * V);
+        r += ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + V); c12.intoArray(c, r + 2 * V); c13.intoArray(c, r + 3 * V);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + V); c22.intoArray(c, r + 2 * V); c23.intoArray(c, r + 3 * V);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + V); c32.intoArray(c, r + 2 * V); c33.intoArray(c, r + 3 * V);
+        r += ldc;
+        c40.intoArray(c, r); c41.intoArray(c, r + V); c42.intoArray(c, r + 2 * V); c43.intoArray(c, r + 3 * V);
+        r += ldc;
+        c50.intoArray(c, r); c51.intoArray(c, r + V); c52.intoArray(c, r + 2 * V); c53.intoArray(c, r + 3 * V);
     }
 
     /** 4 rows × 4 vectors: A at {@code aPos + 4p}, B's packed panel at {@code bPos + 4V·p}. */

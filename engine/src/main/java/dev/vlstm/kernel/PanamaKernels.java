@@ -34,14 +34,29 @@ final class PanamaKernels implements Kernels {
      * 16-register machines the packed products ({@link PackedGemm}) use 6 × 2 up to JDK 24 (only
      * 17 measured) and 4 × 2 from JDK 25.
      *
-     * <p>Forcible with {@value #TILE_PROPERTY} ({@code 4x4}, {@code 6x2} or {@code 4x2}; 4x2 sets
-     * the packed products' tile, the strided {@link #gemm} then uses 6 × 2) so one machine tests
-     * every tile. Each element is the same FMA chain over k whatever the tile: it never changes a
+     * <p>On Intel cores with 32 registers the packed products use 6 rows × 4 vectors instead (24
+     * accumulators, 4 + 1 more registers): a Java {@code float[]} is only 8-byte aligned, so every
+     * 512-bit load of B there spans two cache lines, and Intel's load ports take such a split
+     * load at half rate. A loop of 16 FMAs per 4 loads of B and 4 broadcasts of A, in one JVM
+     * over the 16 possible offsets of B, ran 139–145 GFLOP/s at 15 of them and 162 at the one
+     * 64-byte aligned (FMA-only peak 201). Nothing in Java 17 aligns an array, so the tile takes
+     * fewer loads of B per FMA: 6 × 4 reads 4 per 24 FMAs. On that machine (Intel Xeon, family 6
+     * model 167, 2026-12-03) the packed GEMM m 2048 n 64 k 1024 ran 132–136 GFLOP/s against
+     * 120–127 with 4 × 4 (JDK 17; 139–143 against 127–134 on JDK 25), and {@code LstmBench}, five
+     * pairs of one-fork runs, medians: inference L 1.13×, inference M 1.07×, training L 1.07×,
+     * training M 1.01× at one thread, 0.97–1.03× at two, S level (see docs/benchmarks.md, ninth
+     * pass). AMD's cores keep 4 × 4: 6 × 4 was not measured there.
+     * The vendor is read from {@code /proc/cpuinfo}; where it cannot be read, 4 × 4.
+     *
+     * <p>Forcible with {@value #TILE_PROPERTY} ({@code 4x4}, {@code 6x4}, {@code 6x2} or
+     * {@code 4x2}; 6x4 and 4x2 set the packed products' tile, the strided {@link #gemm} then uses
+     * 4 × 4 and 6 × 2) so one machine tests every tile. Each element is the same FMA chain over k whatever the tile: it never changes a
      * result.
      */
     static final String TILE_PROPERTY = "vlstm.gemmTile";
     static final String TILE = pickTile(System.getProperty(TILE_PROPERTY, "auto"));
-    static final boolean TILE_4X4 = TILE.equals("4x4");
+    /** Whether the tile is 4 vectors wide (4 × 4 or 6 × 4): the 32-register kernels. */
+    static final boolean WIDE_TILE = TILE.equals("4x4") || TILE.equals("6x4");
 
     static final PanamaKernels INSTANCE = new PanamaKernels();
 
@@ -54,19 +69,39 @@ final class PanamaKernels implements Kernels {
         switch (v) {
             case "auto":
                 if (preferredBits() >= 512) {
-                    return "4x4";
+                    return "GenuineIntel".equals(cpuVendor()) ? "6x4" : "4x4";
                 }
                 return Runtime.version().feature() >= 25 ? "4x2" : "6x2";
             case "4x4":
+            case "6x4":
             case "6x2":
             case "4x2":
                 return v;
             default:
-                throw new IllegalArgumentException(TILE_PROPERTY + " must be auto, 4x4, 6x2 or 4x2, was " + v);
+                throw new IllegalArgumentException(TILE_PROPERTY + " must be auto, 4x4, 6x4, 6x2 or 4x2, was " + v);
         }
     }
 
     private PanamaKernels() {
+    }
+
+    /** The {@code vendor_id} of /proc/cpuinfo (Linux), or "" where it cannot be read. */
+    static String cpuVendor() {
+        try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of("/proc/cpuinfo"))) {
+            for (int i = 0; i < 64; i++) {
+                String line = r.readLine();
+                if (line == null) {
+                    break;
+                }
+                if (line.startsWith("vendor_id")) {
+                    int colon = line.indexOf(':');
+                    return colon < 0 ? "" : line.substring(colon + 1).trim();
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or not readable: the default tile
+        }
+        return "";
     }
 
     private static VectorSpecies<Float> pickSpecies(int bits) {
@@ -143,7 +178,7 @@ final class PanamaKernels implements Kernels {
             }
             return;
         }
-        if (!TILE_4X4 || n >= PACKED_FROM_N) {
+        if (!WIDE_TILE || n >= PACKED_FROM_N) {
             // 16 registers: every product through the packed kernels (gemm6x2); its own method,
             // so that the 4×4 path below keeps exactly its former shape. 32 registers: the wide
             // products too (see PACKED_FROM_N)
