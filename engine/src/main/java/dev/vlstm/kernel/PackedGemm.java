@@ -27,7 +27,7 @@ final class PackedGemm {
 
     /**
      * Strip height: the micro-tile's rows (6 × 2 or 4 × 2 vectors on 16-register CPUs, 4 × 4 on
-     * 32; see {@link PanamaKernels#TILE}).
+     * 32, 6 × 4 on 32-register Intel cores; see {@link PanamaKernels#TILE}).
      */
     static final int R = PanamaKernels.TILE.startsWith("6") ? 6 : 4;
 
@@ -313,7 +313,8 @@ final class PackedGemm {
      */
     private static void tile12x2(int k, float[] a, int aPos, int aPos2, float[] b, int bPos, float[] c, int cPos,
                                  int ldc, boolean acc) {
-        FloatVector c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1;
+        FloatVector c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
+        FloatVector c6_0, c6_1, c7_0, c7_1, c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1;
         if (acc) {
             c0_0 = FloatVector.fromArray(S, c, cPos);
             c0_1 = FloatVector.fromArray(S, c, cPos + V);
@@ -569,7 +570,8 @@ final class PackedGemm {
      */
     private static void tile6x4(int k, float[] a, int aPos, float[] b, int bPos, float[] c, int cPos, int ldc,
                                 boolean acc) {
-        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23;
+        FloatVector c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
         if (acc) {
             c00 = FloatVector.fromArray(S, c, cPos);
             c01 = FloatVector.fromArray(S, c, cPos + V);

@@ -50,8 +50,8 @@ final class PanamaKernels implements Kernels {
      *
      * <p>Forcible with {@value #TILE_PROPERTY} ({@code 4x4}, {@code 6x4}, {@code 6x2} or
      * {@code 4x2}; 6x4 and 4x2 set the packed products' tile, the strided {@link #gemm} then uses
-     * 4 × 4 and 6 × 2) so one machine tests every tile. Each element is the same FMA chain over k whatever the tile: it never changes a
-     * result.
+     * 4 × 4 and 6 × 2) so one machine tests every tile. Each element is the same FMA chain over
+     * k whatever the tile: it never changes a result.
      */
     static final String TILE_PROPERTY = "vlstm.gemmTile";
     static final String TILE = pickTile(System.getProperty(TILE_PROPERTY, "auto"));
