@@ -35,11 +35,11 @@ final class PanamaKernels implements Kernels {
      * 17 measured) and 4 × 2 from JDK 25.
      *
      * <p>On Intel cores with 32 registers the packed products use 6 rows × 4 vectors instead (24
-     * accumulators, 4 + 1 more registers): a Java {@code float[]} is only 8-byte aligned, so every
-     * 512-bit load of B there spans two cache lines, and Intel's load ports take such a split
-     * load at half rate. A loop of 16 FMAs per 4 loads of B and 4 broadcasts of A, in one JVM
-     * over the 16 possible offsets of B, ran 139–145 GFLOP/s at 15 of them and 162 at the one
-     * 64-byte aligned (FMA-only peak 201). Nothing in Java 17 aligns an array, so the tile takes
+     * accumulators, 4 + 1 more registers): a Java {@code float[]} is only 8-byte aligned, so a
+     * 512-bit load of B spans two cache lines at 15 of its 16 possible offsets, and Intel's cores
+     * pay for such split loads: bench's {@code SplitLoads} (16 FMAs per 4 loads of B and 4
+     * broadcasts of A, one JVM, every offset) ran 134–137 GFLOP/s at 15 offsets and 151.5 at the
+     * aligned one on JDK 17 (149–150 and 173 on JDK 25; FMA peak 201–210). Nothing in Java 17 aligns an array, so the tile takes
      * fewer loads of B per FMA: 6 × 4 reads 4 per 24 FMAs. On that machine (Intel Xeon, family 6
      * model 167, 2026-12-03) the packed GEMM m 2048 n 64 k 1024 ran 132–136 GFLOP/s against
      * 120–127 with 4 × 4 (JDK 17; 139–143 against 127–134 on JDK 25), and {@code LstmBench}, five
