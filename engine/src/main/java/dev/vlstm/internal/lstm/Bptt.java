@@ -31,6 +31,14 @@ final class Bptt {
     private final int[] inRows = new int[65];
     private final int nInRows;
     private final Workers.Batch tasks;
+    /**
+     * The running dL/dh and dL/dc of each part, {@code [H × nb]} for its nb samples: under a
+     * batch split, parts' own arrays, so that no cache line holds two parts' columns (in the
+     * shared {@code [H × B]} layout every row had one, written by two cores each step); under a
+     * unit split, the workspace's {@code [H × B]} pair, every part its rows.
+     */
+    private final float[][] dHiddenOf;
+    private final float[][] dCellOf;
 
     // arguments of the running call
     private float[] dHid;
@@ -60,6 +68,15 @@ final class Bptt {
         nRows = Workers.split(4 * h, t, 4, rows);
         nInRows = Workers.split(ws.cols, t, 4, inRows);
         tasks = w.new Batch();
+        int n = job.nParts;
+        dHiddenOf = new float[n][];
+        dCellOf = new float[n][];
+        for (int s = 0; s < n; s++) {
+            boolean own = job.schedule == Schedule.SLICES && n > 1;
+            int nb = job.parts[s + 1] - job.parts[s];
+            dHiddenOf[s] = own ? new float[h * nb] : ws.dHidden;
+            dCellOf[s] = own ? new float[h * nb] : ws.dCell;
+        }
     }
 
     private dev.vlstm.internal.thread.SpinBarrier barrier() {
@@ -123,31 +140,42 @@ final class Bptt {
         final PackedWeights pw = job.trainingPacked;
         final int recOff = units ? pw.recurrentOffset(s) : 0;
         final float[] z = ws.gates;
-        final float[] dh = ws.dHidden;
-        final float[] dc = ws.dCell;
-        initAdjoints(u0, u1, b0, b1);
+        final float[] dh = dHiddenOf[s];
+        final float[] dc = dCellOf[s];
+        // this part's region of z, c and tanh(c) (ForwardJob's regions): step t of sample b0 at org + t·w
+        final int w = job.regionWidth(s);
+        final int zOrg = job.base(g, cols, s);
+        final int tcOrg = job.base(h, cols, s);
+        final int sOrg = job.base(h, ws.ldState, s);
+        final int ldZ = job.ld(cols, s);
+        final int ldS = job.ld(ws.ldState, s);
+        initAdjoints(dh, dc, u0, u1, b0, b1);
         for (int t = ws.steps - 1; t >= 0; t--) {
-            int col = t * batch + b0;
-            addOutsideGradients(t, u0, u1, b0, b1);
-            cell.adjoint(u0, u1, nb, z, col, cols, ws.cell, col, ws.ldState, ws.tanhCell, col, cols,
-                    dh, dc, b0, batch);
+            int col = zOrg + t * w;
+            addOutsideGradients(dh, dc, t, u0, u1, b0, b1);
+            cell.adjoint(u0, u1, nb, z, col, ldZ, ws.cell, sOrg + t * w, ldS, ws.tanhCell, tcOrg + t * w, ldZ,
+                    dh, dc, 0, nb);
             if (units) {
                 job.barrier.await();   // dz_t complete (all gate rows) before the recurrent adjoint reads it
             }
             if (t > 0 || dh0 != null) {
                 // dh_{t-1}[u0..u1) = W_h[:, u0..u1)ᵀ · dz_t   (A(i,p) = W[p][I+i])
-                kernels.gemmPacked(u1 - u0, nb, g, pw.recurrentT, recOff, g, z, col, cols, dh, u0 * batch + b0, batch, false);
+                kernels.gemmPacked(u1 - u0, nb, g, pw.recurrentT, recOff, g, z, col, ldZ, dh, u0 * nb, nb, false);
             }
         }
-        writeInitialAdjoints(u0, u1, b0, b1);
+        writeInitialAdjoints(dh, dc, u0, u1, b0, b1);
         if (units) {
             fillHiddenRows(ws.steps * s / job.nParts, ws.steps * (s + 1) / job.nParts);
         }
     }
 
-    /** dL/dh_T and dL/dc_T (or zeros) into the running adjoints, units [u0, u1) × columns [b0, b1). */
-    private void initAdjoints(int u0, int u1, int b0, int b1) {
+    /**
+     * dL/dh_T and dL/dc_T (or zeros) into a part's running adjoints {@code dh}, {@code dc}
+     * ({@code [H × (b1 - b0)]}), units [u0, u1) × samples [b0, b1).
+     */
+    private void initAdjoints(float[] dh, float[] dc, int u0, int u1, int b0, int b1) {
         final int batch = ws.batch;
+        final int nb = b1 - b0;
         for (int u = u0; u < u1; u++) {
             for (int b = b0; b < b1; b++) {
                 float v = 0f;
@@ -156,20 +184,21 @@ final class Bptt {
                 } else if (dhTfm != null) {
                     v = dhTfm[u * batch + b];
                 }
-                ws.dHidden[u * batch + b] = v;
-                ws.dCell[u * batch + b] = dcT == null ? 0f : dcT[b * h + u];
+                dh[u * nb + b - b0] = v;
+                dc[u * nb + b - b0] = dcT == null ? 0f : dcT[b * h + u];
             }
         }
     }
 
     /** Step t's gradients from outside the layer (dL/dh_t, dL/dc_t), added to the running adjoints. */
-    private void addOutsideGradients(int t, int u0, int u1, int b0, int b1) {
+    private void addOutsideGradients(float[] dh, float[] dc, int t, int u0, int u1, int b0, int b1) {
         final int batch = ws.batch;
+        final int nb = b1 - b0;
         if (dHid != null) {
             for (int b = b0; b < b1; b++) {
                 int src = (t * batch + b) * h;
                 for (int u = u0; u < u1; u++) {
-                    ws.dHidden[u * batch + b] += dHid[src + u];
+                    dh[u * nb + b - b0] += dHid[src + u];
                 }
             }
         }
@@ -177,22 +206,22 @@ final class Bptt {
             for (int b = b0; b < b1; b++) {
                 int src = (t * batch + b) * h;
                 for (int u = u0; u < u1; u++) {
-                    ws.dCell[u * batch + b] += dCel[src + u];
+                    dc[u * nb + b - b0] += dCel[src + u];
                 }
             }
         }
     }
 
     /** dh0 and dc0 (when requested) from the running adjoints, units [u0, u1) × columns [b0, b1). */
-    private void writeInitialAdjoints(int u0, int u1, int b0, int b1) {
-        final int batch = ws.batch;
+    private void writeInitialAdjoints(float[] dh, float[] dc, int u0, int u1, int b0, int b1) {
+        final int nb = b1 - b0;
         for (int b = b0; b < b1; b++) {
             for (int u = u0; u < u1; u++) {
                 if (dh0 != null) {
-                    dh0[b * h + u] = ws.dHidden[u * batch + b];
+                    dh0[b * h + u] = dh[u * nb + b - b0];
                 }
                 if (dc0 != null) {
-                    dc0[b * h + u] = ws.dCell[u * batch + b];
+                    dc0[b * h + u] = dc[u * nb + b - b0];
                 }
             }
         }
@@ -206,6 +235,73 @@ final class Bptt {
         for (int t = t0; t < t1; t++) {
             LstmCell.hiddenRows(ws.hidden, t * ws.batch, ws.ldState, h, 0, ws.batch, ws.xhRows, t * ws.batch, ws.fusedPad, in);
         }
+    }
+
+    /**
+     * {@code C[nr × n] (+)= DZ[r0.., :] · XH[:, 0..n)}, the reduction over all T·B columns: one
+     * product, or under ForwardJob's regions one per step and part in the order of the columns
+     * t·B + b (C stored after each and reloaded for the next: each element is still one FMA chain
+     * over the T·B columns in order, as with one part).
+     */
+    private void weightGradient(int r0, int nr, int n, float[] c, int cOff, int ldc, boolean accumulate) {
+        final int cols = ws.cols;
+        final float[] z = ws.gates;
+        if (!job.regions) {
+            kernels.gemm(nr, n, cols, z, r0 * cols, cols, 1, ws.xhRows, 0, ws.fusedPad, c, cOff, ldc, accumulate);
+            return;
+        }
+        final int g = 4 * h;
+        boolean acc = accumulate;
+        for (int t = 0; t < ws.steps; t++) {
+            for (int p = 0; p < job.nParts; p++) {
+                int w = job.regionWidth(p);
+                int ld = job.ld(cols, p);
+                kernels.gemm(nr, n, w, z, job.base(g, cols, p) + r0 * ld + t * w, ld, 1,
+                        ws.xhRows, (t * ws.batch + job.regionStart(p)) * ws.fusedPad, ws.fusedPad, c, cOff, ldc, acc);
+                acc = true;
+            }
+        }
+    }
+
+    /**
+     * {@link LstmCell#rowSum} of gate row r over the T·B columns in order, read from the parts'
+     * regions: the same four partial sums, column k of the row into sum k mod 4 (the last
+     * {@code T·B mod 4} into the first), so the same float as over the shared layout.
+     */
+    private float rowSumOfRegions(int r) {
+        final int cols = ws.cols;
+        final int n4 = cols - cols % 4;
+        final float[] z = ws.gates;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int k = 0;
+        for (int t = 0; t < ws.steps; t++) {
+            for (int p = 0; p < job.nParts; p++) {
+                int w = job.regionWidth(p);
+                int off = job.base(4 * h, cols, p) + r * job.ld(cols, p) + t * w;
+                for (int j = 0; j < w; j++, k++) {
+                    float v = z[off + j];
+                    if (k >= n4) {
+                        s0 += v;
+                        continue;
+                    }
+                    switch (k & 3) {
+                        case 0:
+                            s0 += v;
+                            break;
+                        case 1:
+                            s1 += v;
+                            break;
+                        case 2:
+                            s2 += v;
+                            break;
+                        default:
+                            s3 += v;
+                            break;
+                    }
+                }
+            }
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Chunk s of the weight gradient (rows of W) and of the input gradient (rows of dX). */
@@ -223,11 +319,9 @@ final class Bptt {
             float[] grad = wts.params.gradients();
             if (fusedPad == fused) {
                 // no padding: accumulate straight into the gradient buffer
-                kernels.gemm(nr, fused, cols, z, r0 * cols, cols, 1, ws.xhRows, 0, fusedPad, grad, wts.wOff + r0 * fused,
-                        fused, true);
+                weightGradient(r0, nr, fused, grad, wts.wOff + r0 * fused, fused, true);
             } else {
-                kernels.gemm(nr, fusedPad, cols, z, r0 * cols, cols, 1, ws.xhRows, 0, fusedPad, ws.dWeight, r0 * fusedPad,
-                        fusedPad, false);
+                weightGradient(r0, nr, fusedPad, ws.dWeight, r0 * fusedPad, fusedPad, false);
                 for (int r = r0; r < r0 + nr; r++) {
                     int dst = wts.wOff + r * fused;
                     int src = r * fusedPad;
@@ -240,16 +334,26 @@ final class Bptt {
             }
             if (!ws.biasColumn()) {
                 for (int r = r0; r < r0 + nr; r++) {
-                    grad[wts.bOff + r] += LstmCell.rowSum(z, r * cols, cols);
+                    grad[wts.bOff + r] += job.regions ? rowSumOfRegions(r) : LstmCell.rowSum(z, r * cols, cols);
                 }
             }
         }
         if (dxOut != null && s < nInRows) {
             int q0 = inRows[s];
             int nq = inRows[s + 1] - q0;
-            // dX rows q0.. = DZᵀ[q0.., :] · W_x   (A(i,p) = DZ[p][i])
-            kernels.gemm(nq, ws.inputPad, g, z, q0, 1, cols, ws.weightX, 0, ws.inputPad, ws.dInputPad, q0 * ws.inputPad,
-                    ws.inputPad, false);
+            // dX rows q0.. = DZᵀ[q0.., :] · W_x   (A(i,p) = DZ[p][i]); row q = t·B + b is column
+            // t·w + b - b0 of its part's region
+            int batch = ws.batch;
+            for (int q = q0; q < q0 + nq; ) {
+                int t = q / batch;
+                int p = job.regionOf(q - t * batch);
+                int start = job.regionStart(p);
+                int w = job.regionWidth(p);
+                int end = Math.min(q0 + nq, t * batch + start + w);
+                kernels.gemm(end - q, ws.inputPad, g, z, job.base(g, cols, p) + t * w + (q - t * batch - start), 1,
+                        job.ld(cols, p), ws.weightX, 0, ws.inputPad, ws.dInputPad, q * ws.inputPad, ws.inputPad, false);
+                q = end;
+            }
             for (int q = q0; q < q0 + nq; q++) {
                 System.arraycopy(ws.dInputPad, q * ws.inputPad, dxOut, q * in, in);
             }

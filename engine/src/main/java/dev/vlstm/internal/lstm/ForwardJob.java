@@ -15,6 +15,15 @@ import java.util.function.IntConsumer;
  * {@code r·ld + t·step + b}; h_{t-1} and c_{t-1} at {@code u·ldS + t·step + b}, and h_t, c_t
  * {@link #next} columns further. Training keeps every step ({@code step = next = B}, block 0 of h
  * and c holds h0 and c0); inference keeps one ({@code step = next = 0}: h and c are updated in place).
+ *
+ * <h2>Regions</h2>
+ * Training under {@link Schedule#SLICES} with more than one part ({@link #regions}): each part's
+ * samples [b0, b0 + nb) form their own region of x, z, tanh(c), h and c, laid out as above for a
+ * batch of nb: in a buffer of R rows and K column blocks (ld = K·B), element (r, block t, sample b)
+ * is at {@code R·K·b0 + r·K·nb + t·nb + (b - b0)} ({@link #base}, {@link #ld(int, int)}). With one
+ * part that is the layout above. In the shared layout every row had, per step, a cache line
+ * holding columns of two parts, written by two cores: at B128 I28 H64 on two threads each part's
+ * forward took 1.7× and its BPTT 1.5× the time of the same 64 samples alone.
  */
 final class ForwardJob {
     final Recurrence layer;
@@ -47,7 +56,6 @@ final class ForwardJob {
     boolean batched;
     private Workers owner;
     private Workers.Batch tasks;
-    private Workers.Relay relay;
     /**
      * Inference under SLICES with more than one part: each batched part's own x_t, z and tanh(c)
      * ({@code [I × nb]}, {@code [4H × nb]}, {@code [H × nb]}, nb its slice), null otherwise. In
@@ -70,6 +78,8 @@ final class ForwardJob {
     int xhLd;
     /** Training only: W packed for this schedule's GEMMs, once per call (and W_hᵀ per backward). */
     PackedWeights trainingPacked;
+    /** Whether each part's samples have their own region of the buffers (see the class comment). */
+    boolean regions;
 
     // per call
     PackedWeights packed;
@@ -103,6 +113,35 @@ final class ForwardJob {
 
     private Recurrence layer() {
         return layer;
+    }
+
+    /** First sample of part s's region: its slice's under {@link #regions}, else 0 (one region of all samples). */
+    int regionStart(int s) {
+        return regions ? parts[s] : 0;
+    }
+
+    /** Samples in part s's region. */
+    int regionWidth(int s) {
+        return regions ? parts[s + 1] - parts[s] : batch;
+    }
+
+    /** Offset of part s's region in a buffer of {@code rows} rows whose shared layout has leading dimension {@code ld}. */
+    int base(int rows, int ld, int s) {
+        return rows * (ld / batch) * regionStart(s);
+    }
+
+    /** Leading dimension of part s's region in a buffer whose shared layout has {@code ld}. */
+    int ld(int ld, int s) {
+        return ld / batch * regionWidth(s);
+    }
+
+    /** The part whose region holds sample b. */
+    int regionOf(int b) {
+        int s = 0;
+        while (regions && b >= parts[s + 1]) {
+            s++;
+        }
+        return s;
     }
 
     /** The pool this job is bound to. */
@@ -144,9 +183,9 @@ final class ForwardJob {
                 batched |= !narrow;
             }
         }
+        regions = training && schedule == Schedule.SLICES && nParts > 1;
         barrier = new SpinBarrier(nParts);
         tasks = w.new Batch();
-        relay = w.new Relay();
         scratch = new float[perSample ? nParts : 0][layer.cell().narrowScratch()];
         ownXf = null;
         ownZ = null;
@@ -186,11 +225,7 @@ final class ForwardJob {
 
     private void runWithBarrier() {
         barrier.reset();
-        if (schedule == Schedule.NARROW) {
-            relay.run(nParts, guarded);
-        } else {
-            tasks.run(nParts, guarded);
-        }
+        tasks.run(nParts, guarded);
     }
 
     /** Clears the call's arguments (the job holds no caller array between calls). */

@@ -156,8 +156,12 @@ public final class Recurrence {
                             j.xf, 0, j.ldX, j.z, row * j.ldZ, j.ldZ, false);
                 }
             } else {
+                // into this part's region of x (see ForwardJob's regions)
+                int xOrg = j.base(in, j.ldX, s) - j.regionStart(s);
+                int ldX = j.ld(j.ldX, s);
+                int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
-                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, t * j.step, j.ldX);
+                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, xOrg + t * w, ldX);
                     LstmCell.inputRows(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xhRows, j.xhLd);
                 }
             }
@@ -165,8 +169,11 @@ public final class Recurrence {
         if (j.schedule == Schedule.NARROW || (!units && j.parts[s + 1] - j.parts[s] < narrowBelow)) {
             perSampleSteps(j, s);
             if (j.training) {
+                int sOrg = j.base(h, j.ldS, s) - j.regionStart(s);
+                int ldS = j.ld(j.ldS, s);
+                int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
-                    LstmCell.hiddenRows(j.hs, t * j.step, j.ldS, h, j.parts[s], j.parts[s + 1], j.xhRows, t * j.batch, j.xhLd, in);
+                    LstmCell.hiddenRows(j.hs, sOrg + t * w, ldS, h, j.parts[s], j.parts[s + 1], j.xhRows, t * j.batch, j.xhLd, in);
                 }
             }
         } else {
@@ -198,36 +205,48 @@ public final class Recurrence {
         final float[] xf = own ? j.ownXf[s] : j.xf;
         final float[] z = own ? j.ownZ[s] : j.z;
         final float[] tc = own ? j.ownTc[s] : j.tc;
-        final int ldX = own ? nb : j.ldX;
-        final int ldZ = own ? nb : j.ldZ;
-        final int ldTc = own ? nb : j.ldTc;
-        final int shift = own ? -b0 : 0;
+        // element (row, step t, sample b) of a buffer at org + row·ld + t·stp + b: inference keeps
+        // one step (stp = 0) in its own or the shared buffers; training this part's region
+        // (ForwardJob's regions; the whole batch's under UNITS or with one part)
+        final int stp = j.training ? j.regionWidth(s) : j.step;
+        final int nxt = j.training ? stp : j.next;
+        final int rs = j.training ? j.regionStart(s) : 0;
+        final int xOrg = own ? -b0 : j.training ? j.base(in, j.ldX, s) - rs : 0;
+        final int zOrg = own ? -b0 : j.training ? j.base(4 * h, j.ldZ, s) - rs : 0;
+        final int tcOrg = own ? -b0 : j.training ? j.base(h, j.ldTc, s) - rs : 0;
+        final int sOrg = j.training ? j.base(h, j.ldS, s) - rs : 0;
+        final int ldX = own ? nb : j.training ? j.ld(j.ldX, s) : j.ldX;
+        final int ldZ = own ? nb : j.training ? j.ld(j.ldZ, s) : j.ldZ;
+        final int ldTc = own ? nb : j.training ? j.ld(j.ldTc, s) : j.ldTc;
+        final int ldS = j.training ? j.ld(j.ldS, s) : j.ldS;
         for (int t = 0; t < j.steps; t++) {
-            final int col = t * j.step;
-            final int hPrev = col;
-            final int hNext = col + j.next;
+            final int xc = xOrg + t * stp;
+            final int zc = zOrg + t * stp;
+            final int tcc = tcOrg + t * stp;
+            final int hPrev = sOrg + t * stp;
+            final int hNext = hPrev + nxt;
             final boolean useH = t > 0 || j.hasH0;
             if (!j.training) {
-                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, xf, col + shift, ldX);
+                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, xf, xc, ldX);
                 if (units) {
                     barrier.await();   // x_t transposed
                 }
             } else if (!units) {
                 // this slice's h_{t-1} into the weight-gradient rows while it is in cache
-                LstmCell.hiddenRows(j.hs, hPrev, j.ldS, h, b0, b1, j.xhRows, col, j.xhLd, in);
+                LstmCell.hiddenRows(j.hs, hPrev, ldS, h, b0, b1, j.xhRows, t * batch, j.xhLd, in);
             }
             if (units) {
                 for (int q = 0; q < 4; q++) {
-                    int zRow = (q * h + u0) * ldZ + col;
+                    int zRow = (q * h + u0) * ldZ + zc;
                     if (j.training) {
                         // the input projection is in z already: add the recurrent part
                         if (useH) {
                             kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(pw.forwardOffset(s, q)), fused,
-                                    j.hs, hPrev, j.ldS, z, zRow, ldZ, true);
+                                    j.hs, hPrev, ldS, z, zRow, ldZ, true);
                         }
                     } else {
-                        kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, xf, col, ldX,
-                                useH ? h : 0, j.hs, hPrev, j.ldS, z, zRow, ldZ, false);
+                        kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, xf, xc, ldX,
+                                useH ? h : 0, j.hs, hPrev, ldS, z, zRow, ldZ, false);
                     }
                 }
                 if (j.next == 0) {
@@ -235,13 +254,13 @@ public final class Recurrence {
                 }
             } else {
                 // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
-                kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, xf, col + b0 + shift, ldX, useH ? h : 0,
-                        j.hs, hPrev + b0, j.ldS, z, col + b0 + shift, ldZ, false);
+                kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, xf, xc + b0, ldX, useH ? h : 0,
+                        j.hs, hPrev + b0, ldS, z, zc + b0, ldZ, false);
             }
-            cell.forward(w, bOff, u0, u1, nb, z, col + b0 + shift, ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, j.ldS,
-                    tc, col + b0 + shift, ldTc, j.hs, hNext + b0, j.ldS);
+            cell.forward(w, bOff, u0, u1, nb, z, zc + b0, ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, ldS,
+                    tc, tcc + b0, ldTc, j.hs, hNext + b0, ldS);
             if (j.hiddenOut != null) {
-                copyHidden(j, t, u0, u1, b0, b1, hNext);
+                copyHidden(j, t, u0, u1, b0, b1, hNext, ldS);
             }
             if (units) {
                 barrier.await();   // h_t complete before any worker reads it
@@ -272,26 +291,38 @@ public final class Recurrence {
         final float[] w = weights.params.values();
         final int bOff = weights.bOff;
         final SpinBarrier barrier = j.barrier;
+        // as in batchedSteps: training reads and writes this part's region (NARROW is inference)
+        final int stp = j.training ? j.regionWidth(s) : j.step;
+        final int nxt = j.training ? stp : j.next;
+        final int rs = j.training ? j.regionStart(s) : 0;
+        final int zOrg = j.training ? j.base(g, j.ldZ, s) - rs : 0;
+        final int tcOrg = j.training ? j.base(h, j.ldTc, s) - rs : 0;
+        final int sOrg = j.training ? j.base(h, j.ldS, s) - rs : 0;
+        final int ldZ = j.training ? j.ld(j.ldZ, s) : j.ldZ;
+        final int ldTc = j.training ? j.ld(j.ldTc, s) : j.ldTc;
+        final int ldS = j.training ? j.ld(j.ldS, s) : j.ldS;
         for (int t = 0; t < j.steps; t++) {
             final boolean useH = t > 0 || j.hasH0;
             for (int b = sb0; b < sb1; b++) {
-                int col = t * j.step + b;
-                int hNext = col + j.next;
+                int col = sOrg + t * stp + b;
+                int hNext = col + nxt;
+                int tcCol = tcOrg + t * stp + b;
                 if (nr > 0) {
-                    cell.narrowGates(wt, r0, nr, j.x, (t * batch + b) * in, 1, useH, j.hs, col, j.ldS, sc);
+                    cell.narrowGates(wt, r0, nr, j.x, (t * batch + b) * in, 1, useH, j.hs, col, ldS, sc);
                 }
                 if (split) {
                     barrier.await();   // all gate rows of this sample, and every read of h_{t-1}, done
                 }
-                cell.narrowUnits(w, bOff, u0, u1, j.cs, col, j.ldS, j.cs, hNext, j.ldS, j.tc, col, j.ldTc,
-                        j.hs, hNext, j.ldS, sc);
+                cell.narrowUnits(w, bOff, u0, u1, j.cs, col, ldS, j.cs, hNext, ldS, j.tc, tcCol, ldTc,
+                        j.hs, hNext, ldS, sc);
                 if (j.training) {
+                    int zCol = zOrg + t * stp + b;
                     for (int r = 0; r < g; r++) {
-                        j.z[col + r * j.ldZ] = sc[r];
+                        j.z[zCol + r * ldZ] = sc[r];
                     }
                 }
                 if (j.hiddenOut != null) {
-                    copyHidden(j, t, u0, u1, b, b + 1, hNext - b);
+                    copyHidden(j, t, u0, u1, b, b + 1, hNext - b, ldS);
                 }
                 if (split) {
                     barrier.await();   // h_t of this sample complete
@@ -300,12 +331,12 @@ public final class Recurrence {
         }
     }
 
-    /** h_t of units [u0, u1) × samples [b0, b1) (state column block at hBlock) into hiddenOut [T][B][H]. */
-    private void copyHidden(ForwardJob j, int t, int u0, int u1, int b0, int b1, int hBlock) {
+    /** h_t of units [u0, u1) × samples [b0, b1) (sample b at {@code hs[u·ldS + hBlock + b]}) into hiddenOut [T][B][H]. */
+    private void copyHidden(ForwardJob j, int t, int u0, int u1, int b0, int b1, int hBlock, int ldS) {
         for (int b = b0; b < b1; b++) {
             int dst = (t * j.batch + b) * h;
             for (int u = u0; u < u1; u++) {
-                j.hiddenOut[dst + u] = j.hs[u * j.ldS + hBlock + b];
+                j.hiddenOut[dst + u] = j.hs[u * ldS + hBlock + b];
             }
         }
     }

@@ -6,7 +6,10 @@ import dev.vlstm.internal.Memory;
  * Everything one layer's training call keeps for (T, B), sized and allocated once and reused
  * while the shape holds (llm.c's {@code ActivationTensors}): the forward pass fills it, {@link Bptt}
  * reads it and overwrites the gates with their gradients. Feature-major: row r of a
- * {@code [R × N]} buffer at {@code r·N}; column {@code t·B + b} is sample b at step t.
+ * {@code [R × N]} buffer at {@code r·N}; column {@code t·B + b} is sample b at step t. Under a
+ * batch split into several parts, x, z, tanh(c), h and c hold each part's samples in a region of
+ * their own, in the same layout for its slice of the batch ({@link ForwardJob}'s regions; the
+ * weight-gradient rows and the gradient buffers keep the layout above).
  */
 public final class TrainingWorkspace {
     /** Column padding of the operands of the weight- and input-gradient GEMMs. */
@@ -139,10 +142,19 @@ public final class TrainingWorkspace {
     public void forward(float[] x, float[] h0, float[] c0) {
         forwardDone = false;
         int h = layer.hiddenSize();
-        for (int u = 0; u < h; u++) {
-            for (int b = 0; b < batch; b++) {
-                hidden[u * ldState + b] = h0 == null ? 0f : h0[b * h + u];
-                cell[u * ldState + b] = c0 == null ? 0f : c0[b * h + u];
+        for (int p = 0; p < job.nParts; p++) {
+            int b0 = job.regionStart(p);
+            int w = job.regionWidth(p);
+            int org = job.base(h, ldState, p) - b0;
+            int ld = job.ld(ldState, p);
+            for (int u = 0; u < h; u++) {
+                for (int b = b0; b < b0 + w; b++) {
+                    hidden[org + u * ld + b] = h0 == null ? 0f : h0[b * h + u];
+                    cell[org + u * ld + b] = c0 == null ? 0f : c0[b * h + u];
+                }
+            }
+            if (!job.regions) {
+                break;
             }
         }
         job.x = x;
@@ -176,35 +188,56 @@ public final class TrainingWorkspace {
     public void hiddenStates(float[] dst) {
         int h = layer.hiddenSize();
         for (int t = 0; t < steps; t++) {
-            transposeOut(hidden, (t + 1) * batch, dst, t * batch * h);
+            transposeOut(hidden, t + 1, dst, t * batch * h);
         }
     }
 
     /** Copies h_T ({@code cellState = false}) or c_T as {@code [B][H]}. */
     public void finalState(boolean cellState, float[] dst) {
-        transposeOut(cellState ? cell : hidden, steps * batch, dst, 0);
+        transposeOut(cellState ? cell : hidden, steps, dst, 0);
     }
 
     /** Copies h_T feature-major, {@code [H × B]} (the classifier head's layout). */
     public void finalHiddenFeatureMajor(float[] dst) {
         int h = layer.hiddenSize();
-        for (int u = 0; u < h; u++) {
-            System.arraycopy(hidden, u * ldState + steps * batch, dst, u * batch, batch);
+        for (int p = 0; p < job.nParts; p++) {
+            int w = job.regionWidth(p);
+            int from = job.base(h, ldState, p) + steps * w;
+            int ld = job.ld(ldState, p);
+            for (int u = 0; u < h; u++) {
+                System.arraycopy(hidden, from + u * ld, dst, u * batch + job.regionStart(p), w);
+            }
+            if (!job.regions) {
+                break;
+            }
         }
     }
 
     /** h_t and c_t of sample b into {@code hDst[hOff..]} and {@code cDst[cOff..]} (a sequence's own end). */
     public void stateAt(int t, int b, float[] hDst, int hOff, float[] cDst, int cOff) {
-        int col = (t + 1) * batch + b;
+        int p = job.regionOf(b);
+        int col = job.base(layer.hiddenSize(), ldState, p) + (t + 1) * job.regionWidth(p) + b - job.regionStart(p);
+        int ld = job.ld(ldState, p);
         for (int u = 0; u < layer.hiddenSize(); u++) {
-            hDst[hOff + u] = hidden[u * ldState + col];
-            cDst[cOff + u] = cell[u * ldState + col];
+            hDst[hOff + u] = hidden[u * ld + col];
+            cDst[cOff + u] = cell[u * ld + col];
         }
     }
 
-    /** dst[dstOff + b·H + u] = src[off + u·ldState + b]: the weight-gradient rows' transpose, with rows H apart. */
-    private void transposeOut(float[] src, int off, float[] dst, int dstOff) {
+    /**
+     * Block {@code blk} of h or c (h_{blk-1}'s step) as {@code [B][H]} at {@code dst[dstOff..]}: the
+     * weight-gradient rows' transpose, with rows H apart, from each part's region.
+     */
+    private void transposeOut(float[] src, int blk, float[] dst, int dstOff) {
         int h = layer.hiddenSize();
-        LstmCell.hiddenRows(src, off, ldState, h, 0, batch, dst, 0, h, dstOff);
+        for (int p = 0; p < job.nParts; p++) {
+            int b0 = job.regionStart(p);
+            int w = job.regionWidth(p);
+            LstmCell.hiddenRows(src, job.base(h, ldState, p) + blk * w - b0, job.ld(ldState, p), h, b0, b0 + w,
+                    dst, 0, h, dstOff);
+            if (!job.regions) {
+                break;
+            }
+        }
     }
 }

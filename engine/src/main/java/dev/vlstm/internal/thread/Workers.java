@@ -19,6 +19,10 @@ public final class Workers implements AutoCloseable {
      * behind the other, forever. Calls without barriers never wait for one another and skip it.
      */
     private final java.util.concurrent.locks.ReentrantLock barrierJobs = new java.util.concurrent.locks.ReentrantLock();
+    /** The pool's one relay (null without a pool): every {@link Batch} call runs through it when it is free. */
+    private final Relay relay;
+    /** Whether a call holds {@link #relay}; a call that finds it taken (another owner, or nested) forks instead. */
+    private final java.util.concurrent.atomic.AtomicBoolean relayTaken = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * @param threads the threads of the pool, counting the caller's, &gt; 0
@@ -34,6 +38,7 @@ public final class Workers implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }, null, false);
+        this.relay = pool == null ? null : new Relay();
     }
 
     /** @return the threads of the pool, counting the caller's */
@@ -68,6 +73,14 @@ public final class Workers implements AutoCloseable {
         public void run(int n, IntConsumer body) {
             assert n >= 1 && n <= chunks.length;
             if (runInline(n, body)) {
+                return;
+            }
+            if (relayTaken.compareAndSet(false, true)) {
+                try {
+                    relay.run(n, body);
+                } finally {
+                    relayTaken.set(false);
+                }
                 return;
             }
             for (int i = 1; i < n; i++) {
