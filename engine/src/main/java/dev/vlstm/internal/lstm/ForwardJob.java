@@ -61,13 +61,16 @@ final class ForwardJob {
      * ({@code [I × nb]}, {@code [4H × nb]}, {@code [H × nb]}, nb its slice), null otherwise. In
      * the shared buffers every row has a cache line holding columns of two slices, written by
      * two cores each step: at B128 I28 H64 on 2 threads (Zen 4, JDK 17, 2026-12-02, bench's
-     * SameJvmAB, both orders) these made inference 1.14–1.15× faster. The state h and c keep
-     * their shared layout: giving them per-part copies too (copied in and back per call)
-     * measured level (0.97–1.04).
+     * SameJvmAB, both orders) these made inference 1.14–1.15× faster. h and c too ({@link #ownH},
+     * {@link #ownC}: the slice's state copied in at the start of a call and back at its end):
+     * level there (0.97–1.04), but on an Intel Xeon VM (JDK 17, 2026-12-03, JMH {@code -f 1}
+     * alternating, two pairs, two threads) inference S 1.21×, M 1.06×, L 1.05× faster.
      */
     float[][] ownXf;
     float[][] ownZ;
     float[][] ownTc;
+    float[][] ownH;
+    float[][] ownC;
     /**
      * Training only: the weight-gradient rows {@code [T·B × xhLd]} ({@code TrainingWorkspace.xhRows}),
      * which the forward fills: x_t copied as it is transposed, and under SLICES h_{t-1} at the
@@ -190,21 +193,27 @@ final class ForwardJob {
         ownXf = null;
         ownZ = null;
         ownTc = null;
+        ownH = null;
+        ownC = null;
         if (!training && schedule == Schedule.SLICES && nParts > 1) {
             int in = layer.inputSize();
             String what = "LSTM inference slices for B=" + batch + ", I=" + in + ", H=" + h;
-            long bytes = 4L * batch * (in + 5L * h);
+            long bytes = 4L * batch * (in + 7L * h);
             dev.vlstm.internal.Memory.require(what, bytes, 4L * h * batch);
             try {
                 ownXf = new float[nParts][];
                 ownZ = new float[nParts][];
                 ownTc = new float[nParts][];
+                ownH = new float[nParts][];
+                ownC = new float[nParts][];
                 for (int s = 0; s < nParts; s++) {
                     int nb = parts[s + 1] - parts[s];
                     if (nb >= layer.narrowBelow()) {
                         ownXf[s] = new float[in * nb];
                         ownZ[s] = new float[4 * h * nb];
                         ownTc[s] = new float[h * nb];
+                        ownH[s] = new float[h * nb];
+                        ownC[s] = new float[h * nb];
                     }
                 }
             } catch (OutOfMemoryError e) {

@@ -214,11 +214,20 @@ public final class Recurrence {
         final int xOrg = own ? -b0 : j.training ? j.base(in, j.ldX, s) - rs : 0;
         final int zOrg = own ? -b0 : j.training ? j.base(4 * h, j.ldZ, s) - rs : 0;
         final int tcOrg = own ? -b0 : j.training ? j.base(h, j.ldTc, s) - rs : 0;
-        final int sOrg = j.training ? j.base(h, j.ldS, s) - rs : 0;
+        final int sOrg = own ? -b0 : j.training ? j.base(h, j.ldS, s) - rs : 0;
         final int ldX = own ? nb : j.training ? j.ld(j.ldX, s) : j.ldX;
         final int ldZ = own ? nb : j.training ? j.ld(j.ldZ, s) : j.ldZ;
         final int ldTc = own ? nb : j.training ? j.ld(j.ldTc, s) : j.ldTc;
-        final int ldS = j.training ? j.ld(j.ldS, s) : j.ldS;
+        final int ldS = own ? nb : j.training ? j.ld(j.ldS, s) : j.ldS;
+        // inference in slices: h and c of this slice in its own arrays for the call
+        final float[] hs = own ? j.ownH[s] : j.hs;
+        final float[] cs = own ? j.ownC[s] : j.cs;
+        if (own) {
+            for (int u = 0; u < h; u++) {
+                System.arraycopy(j.hs, u * j.ldS + b0, hs, u * nb, nb);
+                System.arraycopy(j.cs, u * j.ldS + b0, cs, u * nb, nb);
+            }
+        }
         for (int t = 0; t < j.steps; t++) {
             final int xc = xOrg + t * stp;
             final int zc = zOrg + t * stp;
@@ -233,7 +242,7 @@ public final class Recurrence {
                 }
             } else if (!units) {
                 // this slice's h_{t-1} into the weight-gradient rows while it is in cache
-                LstmCell.hiddenRows(j.hs, hPrev, ldS, h, b0, b1, j.xhRows, t * batch, j.xhLd, in);
+                LstmCell.hiddenRows(hs, hPrev, ldS, h, b0, b1, j.xhRows, t * batch, j.xhLd, in);
             }
             if (units) {
                 for (int q = 0; q < 4; q++) {
@@ -242,11 +251,11 @@ public final class Recurrence {
                         // the input projection is in z already: add the recurrent part
                         if (useH) {
                             kernels.gemmPacked(nu, batch, h, wp, pw.recurrentColumns(pw.forwardOffset(s, q)), fused,
-                                    j.hs, hPrev, ldS, z, zRow, ldZ, true);
+                                    hs, hPrev, ldS, z, zRow, ldZ, true);
                         }
                     } else {
                         kernels.gemmPackedStacked(nu, batch, wp, pw.forwardOffset(s, q), fused, in, xf, xc, ldX,
-                                useH ? h : 0, j.hs, hPrev, ldS, z, zRow, ldZ, false);
+                                useH ? h : 0, hs, hPrev, ldS, z, zRow, ldZ, false);
                     }
                 }
                 if (j.next == 0) {
@@ -255,15 +264,21 @@ public final class Recurrence {
             } else {
                 // z_t = W · [x_t ; h_{t-1}] in one pass (a zero h_{-1} is left out)
                 kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, xf, xc + b0, ldX, useH ? h : 0,
-                        j.hs, hPrev + b0, ldS, z, zc + b0, ldZ, false);
+                        hs, hPrev + b0, ldS, z, zc + b0, ldZ, false);
             }
-            cell.forward(w, bOff, u0, u1, nb, z, zc + b0, ldZ, j.cs, hPrev + b0, j.cs, hNext + b0, ldS,
-                    tc, tcc + b0, ldTc, j.hs, hNext + b0, ldS);
+            cell.forward(w, bOff, u0, u1, nb, z, zc + b0, ldZ, cs, hPrev + b0, cs, hNext + b0, ldS,
+                    tc, tcc + b0, ldTc, hs, hNext + b0, ldS);
             if (j.hiddenOut != null) {
-                copyHidden(j, t, u0, u1, b0, b1, hNext, ldS);
+                copyHidden(j, hs, t, u0, u1, b0, b1, hNext, ldS);
             }
             if (units) {
                 barrier.await();   // h_t complete before any worker reads it
+            }
+        }
+        if (own) {
+            for (int u = 0; u < h; u++) {
+                System.arraycopy(hs, u * nb, j.hs, u * j.ldS + b0, nb);
+                System.arraycopy(cs, u * nb, j.cs, u * j.ldS + b0, nb);
             }
         }
     }
@@ -322,7 +337,7 @@ public final class Recurrence {
                     }
                 }
                 if (j.hiddenOut != null) {
-                    copyHidden(j, t, u0, u1, b, b + 1, hNext - b, ldS);
+                    copyHidden(j, j.hs, t, u0, u1, b, b + 1, hNext - b, ldS);
                 }
                 if (split) {
                     barrier.await();   // h_t of this sample complete
@@ -332,11 +347,11 @@ public final class Recurrence {
     }
 
     /** h_t of units [u0, u1) × samples [b0, b1) (sample b at {@code hs[u·ldS + hBlock + b]}) into hiddenOut [T][B][H]. */
-    private void copyHidden(ForwardJob j, int t, int u0, int u1, int b0, int b1, int hBlock, int ldS) {
+    private void copyHidden(ForwardJob j, float[] hs, int t, int u0, int u1, int b0, int b1, int hBlock, int ldS) {
         for (int b = b0; b < b1; b++) {
             int dst = (t * j.batch + b) * h;
             for (int u = u0; u < u1; u++) {
-                j.hiddenOut[dst + u] = j.hs[u * ldS + hBlock + b];
+                j.hiddenOut[dst + u] = hs[u * ldS + hBlock + b];
             }
         }
     }
