@@ -72,10 +72,9 @@ final class Bptt {
         dHiddenOf = new float[n][];
         dCellOf = new float[n][];
         for (int s = 0; s < n; s++) {
-            boolean own = job.schedule == Schedule.SLICES && n > 1;
             int nb = job.parts[s + 1] - job.parts[s];
-            dHiddenOf[s] = own ? new float[h * nb] : ws.dHidden;
-            dCellOf[s] = own ? new float[h * nb] : ws.dCell;
+            dHiddenOf[s] = job.regions ? new float[h * nb] : ws.dHidden;
+            dCellOf[s] = job.regions ? new float[h * nb] : ws.dCell;
         }
     }
 
@@ -253,7 +252,7 @@ final class Bptt {
         final int g = 4 * h;
         boolean acc = accumulate;
         for (int t = 0; t < ws.steps; t++) {
-            for (int p = 0; p < job.nParts; p++) {
+            for (int p = 0; p < job.regionCount(); p++) {
                 int w = job.regionWidth(p);
                 int ld = job.ld(cols, p);
                 kernels.gemm(nr, n, w, z, job.base(g, cols, p) + r0 * ld + t * w, ld, 1,
@@ -275,7 +274,7 @@ final class Bptt {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int k = 0;
         for (int t = 0; t < ws.steps; t++) {
-            for (int p = 0; p < job.nParts; p++) {
+            for (int p = 0; p < job.regionCount(); p++) {
                 int w = job.regionWidth(p);
                 int off = job.base(4 * h, cols, p) + r * job.ld(cols, p) + t * w;
                 for (int j = 0; j < w; j++, k++) {

@@ -133,6 +133,19 @@ final class ForwardJob {
         return rows * (ld / batch) * regionStart(s);
     }
 
+    /**
+     * Origin of part s's region: element (r, block t, sample b) at
+     * {@code origin + r·ld(ld, s) + t·regionWidth(s) + b} for the region's samples b.
+     */
+    int origin(int rows, int ld, int s) {
+        return base(rows, ld, s) - regionStart(s);
+    }
+
+    /** Regions of the buffers: the parts under {@link #regions}, else one. */
+    int regionCount() {
+        return regions ? nParts : 1;
+    }
+
     /** Leading dimension of part s's region in a buffer whose shared layout has {@code ld}. */
     int ld(int ld, int s) {
         return ld / batch * regionWidth(s);

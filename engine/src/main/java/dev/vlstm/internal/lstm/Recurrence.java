@@ -157,7 +157,7 @@ public final class Recurrence {
                 }
             } else {
                 // into this part's region of x (see ForwardJob's regions)
-                int xOrg = j.base(in, j.ldX, s) - j.regionStart(s);
+                int xOrg = j.origin(in, j.ldX, s);
                 int ldX = j.ld(j.ldX, s);
                 int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
@@ -169,7 +169,7 @@ public final class Recurrence {
         if (j.schedule == Schedule.NARROW || (!units && j.parts[s + 1] - j.parts[s] < narrowBelow)) {
             perSampleSteps(j, s);
             if (j.training) {
-                int sOrg = j.base(h, j.ldS, s) - j.regionStart(s);
+                int sOrg = j.origin(h, j.ldS, s);
                 int ldS = j.ld(j.ldS, s);
                 int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
@@ -210,11 +210,10 @@ public final class Recurrence {
         // (ForwardJob's regions; the whole batch's under UNITS or with one part)
         final int stp = j.training ? j.regionWidth(s) : j.step;
         final int nxt = j.training ? stp : j.next;
-        final int rs = j.training ? j.regionStart(s) : 0;
-        final int xOrg = own ? -b0 : j.training ? j.base(in, j.ldX, s) - rs : 0;
-        final int zOrg = own ? -b0 : j.training ? j.base(4 * h, j.ldZ, s) - rs : 0;
-        final int tcOrg = own ? -b0 : j.training ? j.base(h, j.ldTc, s) - rs : 0;
-        final int sOrg = own ? -b0 : j.training ? j.base(h, j.ldS, s) - rs : 0;
+        final int xOrg = own ? -b0 : j.training ? j.origin(in, j.ldX, s) : 0;
+        final int zOrg = own ? -b0 : j.training ? j.origin(4 * h, j.ldZ, s) : 0;
+        final int tcOrg = own ? -b0 : j.training ? j.origin(h, j.ldTc, s) : 0;
+        final int sOrg = own ? -b0 : j.training ? j.origin(h, j.ldS, s) : 0;
         final int ldX = own ? nb : j.training ? j.ld(j.ldX, s) : j.ldX;
         final int ldZ = own ? nb : j.training ? j.ld(j.ldZ, s) : j.ldZ;
         final int ldTc = own ? nb : j.training ? j.ld(j.ldTc, s) : j.ldTc;
@@ -309,10 +308,9 @@ public final class Recurrence {
         // as in batchedSteps: training reads and writes this part's region (NARROW is inference)
         final int stp = j.training ? j.regionWidth(s) : j.step;
         final int nxt = j.training ? stp : j.next;
-        final int rs = j.training ? j.regionStart(s) : 0;
-        final int zOrg = j.training ? j.base(g, j.ldZ, s) - rs : 0;
-        final int tcOrg = j.training ? j.base(h, j.ldTc, s) - rs : 0;
-        final int sOrg = j.training ? j.base(h, j.ldS, s) - rs : 0;
+        final int zOrg = j.training ? j.origin(g, j.ldZ, s) : 0;
+        final int tcOrg = j.training ? j.origin(h, j.ldTc, s) : 0;
+        final int sOrg = j.training ? j.origin(h, j.ldS, s) : 0;
         final int ldZ = j.training ? j.ld(j.ldZ, s) : j.ldZ;
         final int ldTc = j.training ? j.ld(j.ldTc, s) : j.ldTc;
         final int ldS = j.training ? j.ld(j.ldS, s) : j.ldS;

@@ -142,19 +142,16 @@ public final class TrainingWorkspace {
     public void forward(float[] x, float[] h0, float[] c0) {
         forwardDone = false;
         int h = layer.hiddenSize();
-        for (int p = 0; p < job.nParts; p++) {
+        for (int p = 0; p < job.regionCount(); p++) {
             int b0 = job.regionStart(p);
             int w = job.regionWidth(p);
-            int org = job.base(h, ldState, p) - b0;
+            int org = job.origin(h, ldState, p);
             int ld = job.ld(ldState, p);
             for (int u = 0; u < h; u++) {
                 for (int b = b0; b < b0 + w; b++) {
                     hidden[org + u * ld + b] = h0 == null ? 0f : h0[b * h + u];
                     cell[org + u * ld + b] = c0 == null ? 0f : c0[b * h + u];
                 }
-            }
-            if (!job.regions) {
-                break;
             }
         }
         job.x = x;
@@ -200,15 +197,12 @@ public final class TrainingWorkspace {
     /** Copies h_T feature-major, {@code [H × B]} (the classifier head's layout). */
     public void finalHiddenFeatureMajor(float[] dst) {
         int h = layer.hiddenSize();
-        for (int p = 0; p < job.nParts; p++) {
+        for (int p = 0; p < job.regionCount(); p++) {
             int w = job.regionWidth(p);
             int from = job.base(h, ldState, p) + steps * w;
             int ld = job.ld(ldState, p);
             for (int u = 0; u < h; u++) {
                 System.arraycopy(hidden, from + u * ld, dst, u * batch + job.regionStart(p), w);
-            }
-            if (!job.regions) {
-                break;
             }
         }
     }
@@ -216,7 +210,7 @@ public final class TrainingWorkspace {
     /** h_t and c_t of sample b into {@code hDst[hOff..]} and {@code cDst[cOff..]} (a sequence's own end). */
     public void stateAt(int t, int b, float[] hDst, int hOff, float[] cDst, int cOff) {
         int p = job.regionOf(b);
-        int col = job.base(layer.hiddenSize(), ldState, p) + (t + 1) * job.regionWidth(p) + b - job.regionStart(p);
+        int col = job.origin(layer.hiddenSize(), ldState, p) + (t + 1) * job.regionWidth(p) + b;
         int ld = job.ld(ldState, p);
         for (int u = 0; u < layer.hiddenSize(); u++) {
             hDst[hOff + u] = hidden[u * ld + col];
@@ -230,14 +224,11 @@ public final class TrainingWorkspace {
      */
     private void transposeOut(float[] src, int blk, float[] dst, int dstOff) {
         int h = layer.hiddenSize();
-        for (int p = 0; p < job.nParts; p++) {
+        for (int p = 0; p < job.regionCount(); p++) {
             int b0 = job.regionStart(p);
             int w = job.regionWidth(p);
-            LstmCell.hiddenRows(src, job.base(h, ldState, p) + blk * w - b0, job.ld(ldState, p), h, b0, b0 + w,
+            LstmCell.hiddenRows(src, job.origin(h, ldState, p) + blk * w, job.ld(ldState, p), h, b0, b0 + w,
                     dst, 0, h, dstOff);
-            if (!job.regions) {
-                break;
-            }
         }
     }
 }
