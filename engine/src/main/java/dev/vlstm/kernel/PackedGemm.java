@@ -85,7 +85,8 @@ final class PackedGemm {
      * {@link #LINE} places, chosen by timing the micro-kernel over each ({@link #place}); the
      * results do not depend on it (the panels hold the same values in the same order wherever they
      * start). The timing is believed only when one place beats all others by a margin in every
-     * round ({@link #chooseShift}); until then it is repeated after twice as many calls. An array can
+     * round ({@link #chooseShift}); until then it is repeated, each time after twice as many calls as the
+     * last wait. An array can
      * move when the GC runs: a cleared weak reference says that one has, and the place is timed
      * again soon after.
      */
@@ -100,6 +101,8 @@ final class PackedGemm {
         /** GEMM calls on this thread, and the call at which the placement is timed next. */
         long calls;
         long nextPlacement = FIRST_PLACEMENT;
+        /** Calls to wait after a timing that was not believed (doubles each time). */
+        long wait = FIRST_PLACEMENT;
         /** Cleared by the first GC after it was made. */
         WeakReference<Object> sinceGc = new WeakReference<>(new Object());
         final long[][] times = new long[PLACEMENT_ROUNDS][LINE];
@@ -116,7 +119,8 @@ final class PackedGemm {
                 sinceGc = new WeakReference<>(new Object());
                 if (placed) {
                     placed = false;
-                    nextPlacement = calls + AFTER_GC;
+                    wait = AFTER_GC;
+                    nextPlacement = calls + wait;
                 }
             }
             if (++calls >= nextPlacement) {
@@ -145,7 +149,8 @@ final class PackedGemm {
                 placed = true;
                 nextPlacement = Long.MAX_VALUE;
             } else {
-                nextPlacement = calls * 2;
+                wait = Math.min(2 * wait, MAX_WAIT);
+                nextPlacement = calls + wait;
             }
         }
     }
@@ -154,6 +159,8 @@ final class PackedGemm {
     private static final long FIRST_PLACEMENT = 256;
     /** Calls after a GC before the place is timed again. */
     private static final long AFTER_GC = 64;
+    /** The longest wait between timings that were not believed. */
+    private static final long MAX_WAIT = 1L << 40;
     private static final int PLACEMENT_ROUNDS = 3;
     private static final int PLACEMENT_REPS = 8;
     private static final int PLACEMENT_K = Math.min(KC, 128);

@@ -71,7 +71,7 @@ class PanelPlacementTest {
         int v = vector.vectorBitSize() / 32;
         Case w = make(vector, 7, 4 * v + 3, 40, 5);
         float[] c = new float[w.c0.length];
-        // past the first timings (calls 256, 512, 1024, ...), which overwrite the panel buffer with zeros
+        // past the first timings (from call 256 on), which overwrite the panel buffer with zeros
         for (int call = 0; call < 6000; call++) {
             System.arraycopy(w.c0, 0, c, 0, c.length);
             vector.gemmPacked(w.m, w.n, w.k, w.ap, 0, w.k, w.b, 0, w.ldb, c, 0, w.ldc, true);
