@@ -80,15 +80,14 @@ final class PackedGemm {
      * <p><b>Where the panels start.</b> A {@code float[]} is only 8-byte aligned, and Java cannot say
      * where in a cache line its elements fall; at 512 bits every vector load of a panel then spans
      * two lines, which Intel's cores pay for (bench's {@code SplitLoads}: the 4 × 4 loop 1.11–1.2×
-     * faster from the one aligned offset; LstmBench M/L inference 1.08× with the panels there,
+     * faster from the one aligned offset; LstmBench M/L inference 1.07× with the panels there,
      * Xeon family 6, JDK 17, 2026-12-03). So the panels are packed from {@link #shift}, one of
      * {@link #LINE} places, chosen by timing the micro-kernel over each ({@link #place}); the
      * results do not depend on it (the panels hold the same values in the same order wherever they
      * start). The timing is believed only when one place beats all others by a margin in every
-     * round ({@link #chooseShift}); until then it is repeated, each time after twice as many calls as the
-     * last wait. An array can
-     * move when the GC runs: a cleared weak reference says that one has, and the place is timed
-     * again soon after.
+     * round ({@link #chooseShift}); until then it is repeated after a wait of calls that doubles
+     * each time. An array can move when the GC runs: a cleared weak reference says that one has,
+     * and the place is timed again soon after.
      */
     private static final class Buffers {
         final float[] panels = new float[KC * NC_PANELS * PW + LINE];
