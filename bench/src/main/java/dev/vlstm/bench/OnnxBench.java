@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * A single ONNX {@code LSTM} node of each workload (forward, biases, zero initial state) loaded with
  * {@link OnnxModel} and run as a Java user runs it: inputs wrapped as tensors, every output
- * returned. Timesteps per second, to hold against {@link LstmBench}'s {@code infer*} (which keeps
+ * written into tensors made once ({@code run(feeds, into)}, as ONNX Runtime's peer pins its
+ * outputs; {@link #onnxSNewOutputs} returns new arrays instead). Timesteps per second, to hold against {@link LstmBench}'s {@code infer*} (which keeps
  * only the state) in the same run.
  *
  * <p>With {@code -Dvlstm.onnxModels=DIR} (passed to the forks: {@code -jvmArgsAppend}) it loads
@@ -56,6 +57,7 @@ public class OnnxBench {
         OnnxModel model;
         OnnxModel.Session session;
         Map<String, Tensor> feeds;
+        Map<String, Tensor> into;
 
         abstract Workload workload();
 
@@ -79,6 +81,9 @@ public class OnnxBench {
                 x[i] = (float) r.nextDouble(-1, 1);
             }
             feeds = Map.of("x", Tensor.of(x, w.steps, w.batch, w.input));
+            // every output written into tensors made once (as ONNX Runtime's peer pins its outputs)
+            into = new java.util.HashMap<>();
+            model.run(feeds).forEach((name, t) -> into.put(name, Tensor.of(new float[t.size()], t.shape())));
         }
 
         @TearDown(Level.Trial)
@@ -126,26 +131,33 @@ public class OnnxBench {
     @Benchmark
     @OperationsPerInvocation(28 * 128)
     public Object onnxS(SModel m) {
-        return m.model.run(m.feeds);
+        return m.model.run(m.feeds, m.into);
     }
 
     @Benchmark
     @OperationsPerInvocation(32 * 64)
     public Object onnxM(MModel m) {
-        return m.model.run(m.feeds);
+        return m.model.run(m.feeds, m.into);
     }
 
     @Benchmark
     @OperationsPerInvocation(32 * 64)
     public Object onnxL(LModel m) {
-        return m.model.run(m.feeds);
+        return m.model.run(m.feeds, m.into);
     }
 
     @Benchmark
     @OperationsPerInvocation(1)
     @Warmup(iterations = 6, time = 1)
     public Object onnxStream(StreamModel m) {
-        return m.session.run(m.feeds);
+        return m.session.run(m.feeds, m.into);
+    }
+
+    /** Workload S as {@link #onnxS}, every output returned as new arrays ({@code run(feeds)}). */
+    @Benchmark
+    @OperationsPerInvocation(28 * 128)
+    public Object onnxSNewOutputs(SModel m) {
+        return m.model.run(m.feeds);
     }
 
     // ------------------------------------------------------------------ the model file

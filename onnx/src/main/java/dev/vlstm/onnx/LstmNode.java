@@ -139,9 +139,12 @@ final class LstmNode {
      * @param in     X, W, R, B, sequence_lens, initial_h, initial_c (null when absent)
      * @param stream the node's streaming state (state carried across calls), or null for a
      *               stateless call
-     * @return Y, Y_h, Y_c
+     * @param into   for each of Y, Y_h, Y_c the caller's tensor to write it into, or null (the
+     *               whole array may be null); each must be float of that output's shape, checked
+     *               before anything runs
+     * @return Y, Y_h, Y_c (those given in {@code into} as the same tensors)
      */
-    Tensor[] run(Tensor[] in, Stream stream) {
+    Tensor[] run(Tensor[] in, Stream stream, Tensor[] into) {
         Tensor x = floatInput(in, 0, "X");
         Tensor w = floatInput(in, 1, "W");
         Tensor r = floatInput(in, 2, "R");
@@ -186,6 +189,10 @@ final class LstmNode {
         if (c0 != null) {
             expect(floatInput(in, 6, "initial_c"), "initial_c", stateShape);
         }
+        int[] yShape = batchMajor ? new int[] {batch, steps, dh, h} : new int[] {steps, dh, batch, h};
+        Tensor yInto = into(into, 0, "Y", yShape);
+        Tensor hInto = into(into, 1, "Y_h", stateShape);
+        Tensor cInto = into(into, 2, "Y_c", stateShape);
         Built built = network(w, r, b, inputSize);
         LstmNetwork network = built.net();
         // to the engine's layouts: x [T][B][I], states [D][B][H]
@@ -195,9 +202,14 @@ final class LstmNode {
         if (reverse) {
             xt = reversed(xt, steps, batch, inputSize, n);
         }
-        float[] y = Tensor.zeros(Tensor.Type.FLOAT, steps, batch, dh, h).floats();   // refused past the memory budget
-        float[] hn = new float[dh * batch * h];
-        float[] cn = new float[dh * batch * h];
+        // one forward direction in layout 0: the engine's [T][B][H] and [B][H] are Y's and Y_h's own
+        // layouts, so the caller's arrays are written in place, every element (the engine writes
+        // zeros past each sequence's length); otherwise new arrays, copied into the caller's
+        boolean direct = dh == 1 && !batchMajor && !reverse;
+        float[] y = direct && yInto != null ? yInto.floats()
+                : Tensor.zeros(Tensor.Type.FLOAT, steps, batch, dh, h).floats();   // refused past the memory budget
+        float[] hn = !batchMajor && hInto != null ? hInto.floats() : new float[dh * batch * h];
+        float[] cn = !batchMajor && cInto != null ? cInto.floats() : new float[dh * batch * h];
         if (stream != null) {
             if (dh != 1 || reverse) {
                 throw Ops.fail("a %s LSTM cannot stream: its reverse direction needs the whole sequence",
@@ -247,7 +259,7 @@ final class LstmNode {
         }
         // y is [T][B][D·H] (forward features first): to Y [T][D][B][H], or [B][T][D][H] for layout 1
         // (one direction in layout 0: the same order already)
-        float[] out = dh == 1 && !batchMajor ? y : new float[y.length];
+        float[] out = dh == 1 && !batchMajor ? y : yInto != null ? yInto.floats() : new float[y.length];
         for (int t = 0; out != y && t < steps; t++) {
             for (int bb = 0; bb < batch; bb++) {
                 for (int d = 0; d < dh; d++) {
@@ -257,10 +269,30 @@ final class LstmNode {
                 }
             }
         }
-        Tensor yt = Tensor.of(out, batchMajor ? new int[] {batch, steps, dh, h} : new int[] {steps, dh, batch, h});
-        Tensor yh = Tensor.of(batchMajor ? swap01(hn, dh, batch, h) : hn, stateShape);
-        Tensor yc = Tensor.of(batchMajor ? swap01(cn, dh, batch, h) : cn, stateShape);
-        return new Tensor[] {yt, yh, yc};
+        return new Tensor[] {result(out, yShape, yInto),
+                result(batchMajor ? swap01(hn, dh, batch, h) : hn, stateShape, hInto),
+                result(batchMajor ? swap01(cn, dh, batch, h) : cn, stateShape, cInto)};
+    }
+
+    /** Output i's tensor from {@code into}, checked against its shape; null if not given. */
+    private static Tensor into(Tensor[] into, int i, String name, int[] shape) {
+        Tensor t = into == null || i >= into.length ? null : into[i];
+        if (t != null && (!t.isFloat() || !java.util.Arrays.equals(t.dims(), shape))) {
+            throw Ops.fail("output %s must be written into a float tensor of shape %s, was given %s", name,
+                    java.util.Arrays.toString(shape), t);
+        }
+        return t;
+    }
+
+    /** The output over {@code values}: the caller's tensor (filled with them unless they are its own array) or a new one. */
+    private static Tensor result(float[] values, int[] shape, Tensor into) {
+        if (into == null) {
+            return Tensor.of(values, shape);
+        }
+        if (values != into.floats()) {
+            System.arraycopy(values, 0, into.floats(), 0, values.length);
+        }
+        return into;
     }
 
     /** The engine network for these weights: built on first use, rebuilt when a weight tensor changes. */

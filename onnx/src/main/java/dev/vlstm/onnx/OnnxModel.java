@@ -225,7 +225,33 @@ public final class OnnxModel implements AutoCloseable {
      *                                  node cannot take (the message names the node)
      */
     public Map<String, Tensor> run(Map<String, Tensor> feeds) {
-        return evaluate(feeds, null);
+        return evaluate(feeds, null, Map.of());
+    }
+
+    /**
+     * Runs the graph once, as {@link #run(Map)}, writing the outputs named in {@code into} into the
+     * caller's tensors (what ONNX Runtime calls pinned outputs): an LSTM node whose output is a
+     * graph output writes it there in place, so repeated calls allocate no output arrays for it.
+     * Outputs not named are returned as new tensors.
+     *
+     * <pre>{@code
+     * Tensor y = Tensor.of(new float[steps * batch * hidden], steps, 1, batch, hidden);
+     * Map<String, Tensor> out = m.run(Map.of("x", x), Map.of("y", y));   // out.get("y") == y
+     * }</pre>
+     *
+     * @param feeds one tensor per input name
+     * @param into  for some graph outputs, a float tensor of that output's shape to write it into;
+     *              none may share its array with a feed or with another of them
+     * @return every graph output, by name (those named in {@code into} as the caller's tensors)
+     * @throws IllegalArgumentException as {@link #run(Map)}, and for an unknown output name, a
+     *                                  tensor that is not float or has another shape than the
+     *                                  output, or shared arrays. An LSTM node's outputs are
+     *                                  checked before it runs; an output of another operator when
+     *                                  it is copied in, after the graph ran (in a session, its
+     *                                  state has then moved on)
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> feeds, Map<String, Tensor> into) {
+        return evaluate(feeds, null, into);
     }
 
     /** @return a new streaming session at the zero state */
@@ -257,7 +283,19 @@ public final class OnnxModel implements AutoCloseable {
          * @return every graph output, by name
          */
         public Map<String, Tensor> run(Map<String, Tensor> feeds) {
-            return evaluate(feeds, streams);
+            return evaluate(feeds, streams, Map.of());
+        }
+
+        /**
+         * Runs the graph over the next chunk, writing the outputs named in {@code into} into the
+         * caller's tensors, as {@link OnnxModel#run(Map, Map)} does.
+         *
+         * @param feeds one tensor per input name
+         * @param into  for some graph outputs, a float tensor of that output's shape to write it into
+         * @return every graph output, by name
+         */
+        public Map<String, Tensor> run(Map<String, Tensor> feeds, Map<String, Tensor> into) {
+            return evaluate(feeds, streams, into);
         }
 
         /** Returns every LSTM node to its initial state. */
@@ -269,7 +307,9 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
-    private Map<String, Tensor> evaluate(Map<String, Tensor> feeds, Map<OnnxReader.Node, LstmNode.Stream> streams) {
+    private Map<String, Tensor> evaluate(Map<String, Tensor> feeds, Map<OnnxReader.Node, LstmNode.Stream> streams,
+                                         Map<String, Tensor> into) {
+        checkInto(feeds, into);
         Map<String, Tensor> values = new HashMap<>(model.initializers());
         for (String k : feeds.keySet()) {
             if (inputs.stream().noneMatch(v -> v.name().equals(k))) {
@@ -293,7 +333,19 @@ public final class OnnxModel implements AutoCloseable {
             Tensor[] out;
             try {
                 LstmNode l = lstms.get(n);
-                out = l != null ? l.run(in, streams == null ? null : streams.get(n)) : Ops.run(n, model.opset(), in);
+                if (l != null) {
+                    Tensor[] dest = null;
+                    for (int i = 0; i < n.outputs().size() && i < 3; i++) {
+                        Tensor t = into.get(n.outputs().get(i));
+                        if (t != null) {
+                            dest = dest == null ? new Tensor[3] : dest;
+                            dest[i] = t;
+                        }
+                    }
+                    out = l.run(in, streams == null ? null : streams.get(n), dest);
+                } else {
+                    out = Ops.run(n, model.opset(), in);
+                }
             } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
                 throw new IllegalArgumentException(n.describe() + ": " + e.getMessage(), e);
             }
@@ -309,9 +361,44 @@ public final class OnnxModel implements AutoCloseable {
         }
         Map<String, Tensor> result = new LinkedHashMap<>();
         for (String o : outputs) {
-            result.put(o, values.get(o));
+            Tensor v = values.get(o);
+            Tensor t = into.get(o);
+            if (t != null && v != t) {
+                // produced by another operator than LSTM (or passed through): copied in
+                if (!v.isFloat() || !Arrays.equals(v.dims(), t.dims())) {
+                    throw new IllegalArgumentException("output '" + o + "' is " + v + ", cannot be written into " + t);
+                }
+                System.arraycopy(v.floats(), 0, t.floats(), 0, v.size());
+                v = t;
+            }
+            result.put(o, v);
         }
         return result;
+    }
+
+    /** The caller's output tensors: known names, float, no array shared with a feed or another one. */
+    private void checkInto(Map<String, Tensor> feeds, Map<String, Tensor> into) {
+        java.util.IdentityHashMap<Object, String> arrays = new java.util.IdentityHashMap<>();
+        for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
+            if (e.getValue() != null) {
+                arrays.put(e.getValue().isFloat() ? e.getValue().floats() : e.getValue().longs(), "input '" + e.getKey() + "'");
+            }
+        }
+        for (Map.Entry<String, Tensor> e : into.entrySet()) {
+            String o = e.getKey();
+            Tensor t = e.getValue();
+            if (!outputs.contains(o)) {
+                throw new IllegalArgumentException("no output named '" + o + "'; the outputs are " + outputs);
+            }
+            if (t == null || !t.isFloat()) {
+                throw new IllegalArgumentException("output '" + o + "' can only be written into a float tensor, was given "
+                        + t);
+            }
+            String other = arrays.put(t.floats(), "output '" + o + "'");
+            if (other != null) {
+                throw new IllegalArgumentException("output '" + o + "' is given an array that " + other + " also uses");
+            }
+        }
     }
 
     /** Type and rank always; the declared fixed dims too unless {@code dims} is false (a session's chunk is shorter). */

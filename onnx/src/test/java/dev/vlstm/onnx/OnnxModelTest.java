@@ -94,6 +94,85 @@ class OnnxModelTest {
         }
     }
 
+    /**
+     * Outputs written into the caller's tensors (filled with NaN first, twice in a row) equal those
+     * of {@code run(feeds)} bit for bit, and come back as the caller's tensors: LSTM outputs written
+     * in place (forward, with lengths, reverse, bidirectional, layout 1) and others copied in.
+     */
+    @ParameterizedTest(name = "{0} on {1} thread(s)")
+    @CsvSource({"classifier,1", "stacked,2", "bidirectional,1", "node_forward_lens,2", "node_reverse,1",
+        "node_bidirectional_lens,2", "node_layout1,1", "node_layout1_bidirectional,2"})
+    void outputsWrittenIntoGivenTensorsEqualNewOnes(String name, int threads) throws IOException {
+        try (OnnxModel m = OnnxModel.load(fixture(name + ".onnx"), threads)) {
+            Map<String, Tensor> f = feeds(name, m);
+            Map<String, Tensor> fresh = m.run(f);
+            Map<String, Tensor> into = new LinkedHashMap<>();
+            for (String o : m.outputNames()) {
+                into.put(o, Tensor.of(new float[fresh.get(o).size()], fresh.get(o).shape()));
+            }
+            for (int call = 0; call < 2; call++) {
+                for (Tensor t : into.values()) {
+                    Arrays.fill(t.floats(), Float.NaN);
+                }
+                Map<String, Tensor> got = m.run(f, into);
+                for (String o : m.outputNames()) {
+                    assertThat(got.get(o)).as(name + " " + o).isSameAs(into.get(o));
+                    assertThat(got.get(o).floats()).as(name + " " + o + " call " + call)
+                            .containsExactly(fresh.get(o).floats());
+                }
+            }
+        }
+    }
+
+    /** A session writing into the caller's tensors carries its state as one returning new arrays. */
+    @Test
+    void aSessionWritesIntoGivenTensors() throws IOException {
+        try (OnnxModel m = bareLstm()) {
+            Tensor x = Tensor.of(uniform(5, 7 * 3 * 2), 7, 3, 2);
+            OnnxModel.Session plain = m.newSession();
+            OnnxModel.Session pinned = m.newSession();
+            Tensor y = Tensor.of(new float[3 * 3 * 3], 3, 1, 3, 3);
+            Tensor yh = Tensor.of(new float[3 * 3], 1, 3, 3);
+            for (int[] cut : new int[][] {{0, 3}, {3, 6}}) {
+                Tensor chunk = steps(x, cut[0], cut[1]);
+                Map<String, Tensor> want = plain.run(Map.of("x", chunk));
+                Arrays.fill(y.floats(), Float.NaN);
+                Map<String, Tensor> got = pinned.run(Map.of("x", chunk), Map.of("Y", y, "Y_h", yh));
+                assertThat(got.get("Y")).isSameAs(y);
+                assertThat(y.floats()).as("Y of steps %d..%d", cut[0], cut[1]).containsExactly(want.get("Y").floats());
+                assertThat(yh.floats()).as("Y_h after step %d", cut[1]).containsExactly(want.get("Y_h").floats());
+            }
+        }
+    }
+
+    @Test
+    void givenOutputTensorsAreChecked() throws IOException {
+        try (OnnxModel m = bareLstm()) {
+            Tensor x = Tensor.of(uniform(3, 4 * 3 * 2), 4, 3, 2);
+            Map<String, Tensor> f = Map.of("x", x);
+            assertThatThrownBy(() -> m.run(f, Map.of("Y", Tensor.of(new float[4 * 3 * 2], 4, 1, 3, 2))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("node 'lstm' (LSTM): output Y must be written into a float tensor of shape [4, 1, 3, 3],"
+                            + " was given FLOAT[4, 1, 3, 2]");
+            assertThatThrownBy(() -> m.run(f, Map.of("Z", Tensor.of(new float[1], 1))))
+                    .hasMessage("no output named 'Z'; the outputs are [Y, Y_h]");
+            assertThatThrownBy(() -> m.run(f, Map.of("Y_h", Tensor.ofLongs(new long[9], 1, 3, 3))))
+                    .hasMessage("output 'Y_h' can only be written into a float tensor, was given INT64[1, 3, 3]");
+            assertThatThrownBy(() -> m.run(f, Map.of("Y", Tensor.of(x.floats(), 4, 1, 3, 2))))
+                    .hasMessage("output 'Y' is given an array that input 'x' also uses");
+            float[] shared = new float[36];
+            Map<String, Tensor> both = new LinkedHashMap<>();
+            both.put("Y", Tensor.of(shared, 4, 1, 3, 3));
+            both.put("Y_h", Tensor.of(shared, 4, 9));
+            assertThatThrownBy(() -> m.run(f, both)).hasMessage("output 'Y_h' is given an array that output 'Y' also uses");
+        }
+        try (OnnxModel m = OnnxModel.load(fixture("classifier.onnx"), 1)) {
+            Tensor x = npy("classifier.in.0.npy");
+            assertThatThrownBy(() -> m.run(Map.of("x", x), Map.of("logits", Tensor.of(new float[10], 1, 10))))
+                    .hasMessage("output 'logits' is FLOAT[3, 10], cannot be written into FLOAT[1, 10]");
+        }
+    }
+
     @Test
     void theExportedClassifierUsesTheOperatorsOfATypicalExport() throws IOException {
         try (OnnxModel m = OnnxModel.load(fixture("classifier.onnx"), 1)) {
