@@ -140,7 +140,7 @@ final class ProjectedLstm implements RecurrentLayer {
 
     /** Step t of x {@code [T][B][I]}, samples [b0, b0+nb), into feature-major xf: column col0 + b, rows ld apart. */
     private void toFeatureMajor(float[] x, int t, int batch, int b0, int nb, float[] xf, int col0, int ld) {
-        LstmCell.toFeatureMajor(x, t, batch, inputSize, b0, b0 + nb, xf, col0, ld);
+        LstmCell.toFeatureMajor(kernels, x, t, batch, inputSize, b0, b0 + nb, xf, col0, ld);
     }
 
     /**

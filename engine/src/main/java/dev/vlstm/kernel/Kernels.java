@@ -69,6 +69,23 @@ public interface Kernels {
     int packRows();
 
     /**
+     * Transpose: {@code dst[dOff + c·ldd + r] = src[sOff + r·lds + c]} for {@code r < rows},
+     * {@code c < cols}. The layer's moves between sample-major ({@code [B][F]}) and feature-major
+     * ({@code [F][B]}) data: x_t into the GEMM's operand, h_t out to the caller's outputs and into
+     * the weight-gradient rows. A copy, so every implementation gives the same bits.
+     *
+     * @param rows rows of the source (columns of the destination)
+     * @param cols columns of the source (rows of the destination)
+     * @param src  source (read)
+     * @param sOff offset of its element (0, 0)
+     * @param lds  its leading dimension
+     * @param dst  destination (modified in exactly those elements), not overlapping src
+     * @param dOff offset of its element (0, 0)
+     * @param ldd  its leading dimension
+     */
+    void transpose(int rows, int cols, float[] src, int sOff, int lds, float[] dst, int dOff, int ldd);
+
+    /**
      * Floats that {@link #packA} writes for an m × k matrix: {@code ceil(m/R)·R·k}.
      *
      * @param m rows

@@ -46,6 +46,28 @@ final class ScalarKernels implements Kernels {
 
     /** Any strip height gives the same results; 4 keeps the packed copies small. */
     @Override
+    public void transpose(int rows, int cols, float[] src, int sOff, int lds, float[] dst, int dOff, int ldd) {
+        transposeBlocked(rows, cols, src, sOff, lds, dst, dOff, ldd);
+    }
+
+    /**
+     * {@link #transpose} in blocks of 16 source columns: each pass over the rows reads one cache
+     * line of each (the engine's transposes before the vector kernel took them over).
+     */
+    static void transposeBlocked(int rows, int cols, float[] src, int sOff, int lds, float[] dst, int dOff, int ldd) {
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            int n = Math.min(16, cols - c0);
+            for (int r = 0; r < rows; r++) {
+                int s = sOff + r * lds + c0;
+                int d = dOff + c0 * ldd + r;
+                for (int j = 0; j < n; j++) {
+                    dst[d + j * ldd] = src[s + j];
+                }
+            }
+        }
+    }
+
+    @Override
     public int packRows() {
         return 4;
     }

@@ -83,6 +83,45 @@ class KernelsTest {
         return s.build();
     }
 
+    static Stream<Arguments> transposeShapes() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        // rows around every vector length; source strides plain, odd, and a multiple of 4 KiB
+        for (int rows : new int[] {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 207}) {
+            for (int cols : new int[] {1, 2, 17}) {
+                for (int lds : new int[] {cols, cols + 3, 1024, 2048}) {
+                    s.add(Arguments.of(rows, cols, lds));
+                }
+            }
+        }
+        return s.build();
+    }
+
+    /** Both implementations against the definition, nothing written outside the destination's elements. */
+    @ParameterizedTest(name = "rows={0} cols={1} lds={2}")
+    @MethodSource("transposeShapes")
+    void transposeMatchesTheDefinition(int rows, int cols, int lds) {
+        SplittableRandom r = new SplittableRandom(101L * rows + 7L * cols + lds);
+        int sOff = 3;
+        int dOff = 5;
+        int ldd = rows + 2;
+        float[] src = random(r, sOff + (rows - 1) * lds + cols + 4, 1f);
+        float[] dst0 = random(r, dOff + (cols - 1) * ldd + rows + 4, 1f);
+        float[] expected = dst0.clone();
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                expected[dOff + j * ldd + i] = src[sOff + i * lds + j];
+            }
+        }
+        float[] ds = dst0.clone();
+        SCALAR.transpose(rows, cols, src, sOff, lds, ds, dOff, ldd);
+        assertThat(ds).as("scalar").isEqualTo(expected);
+        if (vector != null) {
+            float[] dv = dst0.clone();
+            vector.transpose(rows, cols, src, sOff, lds, dv, dOff, ldd);
+            assertThat(dv).as(vector.name()).isEqualTo(expected);
+        }
+    }
+
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @MethodSource("gemmShapes")
     void gemmMatchesScalarAndDoubleReference(int m, int n, int k) {

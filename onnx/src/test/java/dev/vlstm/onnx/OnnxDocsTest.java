@@ -57,6 +57,7 @@ class OnnxDocsTest {
             examples++;
         }
         assertThat(examples).isPositive();
-        assertThat(printed).contains("inputs [x], logits FLOAT[2, 10]", "two chunks give the same logits: true");
+        assertThat(printed).contains("inputs [x], logits FLOAT[2, 10]", "two chunks give the same logits: true",
+                "written into the given tensor: true");
     }
 }

@@ -232,7 +232,7 @@ final class Bptt {
      */
     private void fillHiddenRows(int t0, int t1) {
         for (int t = t0; t < t1; t++) {
-            LstmCell.hiddenRows(ws.hidden, t * ws.batch, ws.ldState, h, 0, ws.batch, ws.xhRows, t * ws.batch, ws.fusedPad, in);
+            LstmCell.hiddenRows(kernels, ws.hidden, t * ws.batch, ws.ldState, h, 0, ws.batch, ws.xhRows, t * ws.batch, ws.fusedPad, in);
         }
     }
 

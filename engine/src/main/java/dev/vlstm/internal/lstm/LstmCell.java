@@ -128,36 +128,11 @@ public final class LstmCell {
     /**
      * Step t of x {@code [T][B][I]}, samples [b0, b1), into feature-major xf: element (i, b) at
      * {@code xf[i·ld + col0 + b]}. The layer's one input transpose (training: ld = T·B and
-     * col0 = t·B; inference: ld = B and col0 = 0).
+     * col0 = t·B; inference: ld = B and col0 = 0), by {@link Kernels#transpose}.
      */
-    public static void toFeatureMajor(float[] x, int t, int batch, int in, int b0, int b1, float[] xf, int col0, int ld) {
-        if (ld % 1024 != 0) {
-            // rows of xf not a multiple of 4 KiB apart: one sample at a time (the seed model's
-            // training, ld = 3584: 1.02–1.03× faster than in blocks over two both-order pairs;
-            // Zen 4 with AVX-512, JDK 17, bench's SameJvmAB, 2026-12-02)
-            for (int b = b0; b < b1; b++) {
-                int src = (t * batch + b) * in;
-                int dst = col0 + b;
-                for (int i = 0; i < in; i++) {
-                    xf[i * ld + dst] = x[src + i];
-                }
-            }
-            return;
-        }
-        // rows a multiple of 4 KiB apart (training M: ld = 2048) fall in the same L1 sets: in
-        // blocks of TRANSPOSE_BLOCK samples each row gets a whole cache line per pass instead of
-        // one float (training M: level to 1.05× faster than one sample at a time, both orders)
-        for (int bb = b0; bb < b1; bb += TRANSPOSE_BLOCK) {
-            int nb = Math.min(TRANSPOSE_BLOCK, b1 - bb);
-            int src = (t * batch + bb) * in;
-            int dst = col0 + bb;
-            for (int i = 0; i < in; i++) {
-                int d = i * ld + dst;
-                for (int j = 0; j < nb; j++) {
-                    xf[d + j] = x[src + j * in + i];
-                }
-            }
-        }
+    public static void toFeatureMajor(Kernels k, float[] x, int t, int batch, int in, int b0, int b1, float[] xf,
+                                      int col0, int ld) {
+        k.transpose(b1 - b0, in, x, (t * batch + b0) * in, in, xf, col0 + b0, ld);
     }
 
     /**
@@ -173,27 +148,14 @@ public final class LstmCell {
 
     /**
      * h of samples [b0, b1), feature-major at {@code hs[u·ldS + col + b]}, into the
-     * weight-gradient rows: element {@code xh[(row0 + b)·ld + off + u]}. In blocks of
-     * {@link #TRANSPOSE_BLOCK} samples: a cache line of each source row per pass. With
-     * {@code ld = H} and {@code off} the destination's offset, it is also the plain transpose of
-     * a state to {@code [B][H]} (the workspace's state getters).
+     * weight-gradient rows: element {@code xh[(row0 + b)·ld + off + u]}, by
+     * {@link Kernels#transpose}. With {@code ld = H} and {@code off} the destination's offset, it
+     * is also the plain transpose of a state to {@code [B][H]} (the workspace's state getters).
      */
-    public static void hiddenRows(float[] hs, int col, int ldS, int h, int b0, int b1, float[] xh, int row0, int ld,
-                                  int off) {
-        for (int bb = b0; bb < b1; bb += TRANSPOSE_BLOCK) {
-            int nb = Math.min(TRANSPOSE_BLOCK, b1 - bb);
-            int r = (row0 + bb) * ld + off;
-            for (int u = 0; u < h; u++) {
-                int src = u * ldS + col + bb;
-                for (int j = 0; j < nb; j++) {
-                    xh[r + j * ld + u] = hs[src + j];
-                }
-            }
-        }
+    public static void hiddenRows(Kernels k, float[] hs, int col, int ldS, int h, int b0, int b1, float[] xh, int row0,
+                                  int ld, int off) {
+        k.transpose(h, b1 - b0, hs, col + b0, ldS, xh, (row0 + b0) * ld + off, ld);
     }
-
-    /** Samples per block of the layer's transposes: 16 floats, one 64-byte cache line. */
-    static final int TRANSPOSE_BLOCK = 16;
 
     /** A deterministic sum (four interleaved partial sums, fixed order): the bias gradient of one gate row. */
     public static float rowSum(float[] a, int off, int n) {

@@ -144,7 +144,7 @@ public final class Recurrence {
             if (units) {
                 // this worker transposes its share of the steps, for all samples
                 for (int t = j.steps * s / j.nParts; t < j.steps * (s + 1) / j.nParts; t++) {
-                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, 0, j.batch, j.xf, t * j.step, j.ldX);
+                    LstmCell.toFeatureMajor(kernels, j.x, t, j.batch, in, 0, j.batch, j.xf, t * j.step, j.ldX);
                     LstmCell.inputRows(j.x, t, j.batch, in, 0, j.batch, j.xhRows, j.xhLd);
                 }
                 j.barrier.await();
@@ -161,7 +161,7 @@ public final class Recurrence {
                 int ldX = j.ld(j.ldX, s);
                 int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
-                    LstmCell.toFeatureMajor(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, xOrg + t * w, ldX);
+                    LstmCell.toFeatureMajor(kernels, j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xf, xOrg + t * w, ldX);
                     LstmCell.inputRows(j.x, t, j.batch, in, j.parts[s], j.parts[s + 1], j.xhRows, j.xhLd);
                 }
             }
@@ -173,7 +173,7 @@ public final class Recurrence {
                 int ldS = j.ld(j.ldS, s);
                 int w = j.regionWidth(s);
                 for (int t = 0; t < j.steps; t++) {
-                    LstmCell.hiddenRows(j.hs, sOrg + t * w, ldS, h, j.parts[s], j.parts[s + 1], j.xhRows, t * j.batch, j.xhLd, in);
+                    LstmCell.hiddenRows(kernels, j.hs, sOrg + t * w, ldS, h, j.parts[s], j.parts[s + 1], j.xhRows, t * j.batch, j.xhLd, in);
                 }
             }
         } else {
@@ -235,13 +235,13 @@ public final class Recurrence {
             final int hNext = hPrev + nxt;
             final boolean useH = t > 0 || j.hasH0;
             if (!j.training) {
-                LstmCell.toFeatureMajor(j.x, t, batch, in, c0, c1, xf, xc, ldX);
+                LstmCell.toFeatureMajor(kernels, j.x, t, batch, in, c0, c1, xf, xc, ldX);
                 if (units) {
                     barrier.await();   // x_t transposed
                 }
             } else if (!units) {
                 // this slice's h_{t-1} into the weight-gradient rows while it is in cache
-                LstmCell.hiddenRows(hs, hPrev, ldS, h, b0, b1, j.xhRows, t * batch, j.xhLd, in);
+                LstmCell.hiddenRows(kernels, hs, hPrev, ldS, h, b0, b1, j.xhRows, t * batch, j.xhLd, in);
             }
             if (units) {
                 for (int q = 0; q < 4; q++) {
@@ -346,11 +346,6 @@ public final class Recurrence {
 
     /** h_t of units [u0, u1) × samples [b0, b1) (sample b at {@code hs[u·ldS + hBlock + b]}) into hiddenOut [T][B][H]. */
     private void copyHidden(ForwardJob j, float[] hs, int t, int u0, int u1, int b0, int b1, int hBlock, int ldS) {
-        for (int b = b0; b < b1; b++) {
-            int dst = (t * j.batch + b) * h;
-            for (int u = u0; u < u1; u++) {
-                j.hiddenOut[dst + u] = hs[u * ldS + hBlock + b];
-            }
-        }
+        kernels.transpose(u1 - u0, b1 - b0, hs, u0 * ldS + hBlock + b0, ldS, j.hiddenOut, (t * j.batch + b0) * h + u0, h);
     }
 }

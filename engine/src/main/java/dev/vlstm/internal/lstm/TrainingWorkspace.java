@@ -227,7 +227,7 @@ public final class TrainingWorkspace {
         for (int p = 0; p < job.regionCount(); p++) {
             int b0 = job.regionStart(p);
             int w = job.regionWidth(p);
-            LstmCell.hiddenRows(src, job.origin(h, ldState, p) + blk * w, job.ld(ldState, p), h, b0, b0 + w,
+            LstmCell.hiddenRows(layer.kernels(), src, job.origin(h, ldState, p) + blk * w, job.ld(ldState, p), h, b0, b0 + w,
                     dst, 0, h, dstOff);
         }
     }

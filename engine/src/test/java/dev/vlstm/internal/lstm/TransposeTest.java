@@ -2,14 +2,18 @@ package dev.vlstm.internal.lstm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vlstm.kernel.KernelProvider;
+import dev.vlstm.kernel.Kernels;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@link LstmCell#toFeatureMajor} against a plain transpose, on both of its paths (rows of the
- * destination a multiple of 4 KiB apart, in blocks of samples, and otherwise one sample at a time),
- * with slices that start and end inside a block, and nothing written outside the slice.
+ * {@link LstmCell#toFeatureMajor} and {@link LstmCell#hiddenRows} against a plain transpose, with
+ * the scalar and the vector kernels, with slices that start and end inside a vector, and nothing
+ * written outside the slice.
  */
 class TransposeTest {
     @ParameterizedTest(name = "batch={0} in={1} b0={2} b1={3} ld={4}")
@@ -39,8 +43,54 @@ class TransposeTest {
                     expected[i * ld + col0 + b] = x[(t * batch + b) * in + i];
                 }
             }
-            LstmCell.toFeatureMajor(x, t, batch, in, b0, b1, xf, col0, ld);
-            assertThat(xf).as("step " + t).isEqualTo(expected);
+            for (Kernels k : kernels()) {
+                float[] got = xf.clone();
+                LstmCell.toFeatureMajor(k, x, t, batch, in, b0, b1, got, col0, ld);
+                assertThat(got).as(k.name() + " step " + t).isEqualTo(expected);
+            }
         }
+    }
+
+    /** h of samples [b0, b1) from rows ldS apart into rows ld apart at column off (ldS 1024: the blocked path). */
+    @ParameterizedTest(name = "h={0} b0={1} b1={2} ldS={3} ld={4}")
+    @CsvSource({
+        "64, 0, 128, 128, 92",
+        "64, 3, 61, 64, 92",
+        "37, 5, 40, 45, 40",
+        "5, 0, 9, 9, 5",
+        "19, 2, 30, 1024, 25",
+        "64, 0, 64, 2048, 64",
+    })
+    void hiddenRowsMatchAPlainTranspose(int h, int b0, int b1, int ldS, int ld) {
+        SplittableRandom r = new SplittableRandom(11L * h + b0 + ldS);
+        int col = 3;
+        float[] hs = new float[h * ldS + col + b1];
+        for (int i = 0; i < hs.length; i++) {
+            hs[i] = (float) r.nextDouble(-1, 1);
+        }
+        int row0 = 2;
+        int off = 1;
+        float[] xh = new float[(row0 + b1) * ld + off + h];
+        java.util.Arrays.fill(xh, Float.NaN);
+        float[] expected = xh.clone();
+        for (int b = b0; b < b1; b++) {
+            for (int u = 0; u < h; u++) {
+                expected[(row0 + b) * ld + off + u] = hs[u * ldS + col + b];
+            }
+        }
+        for (Kernels k : kernels()) {
+            float[] got = xh.clone();
+            LstmCell.hiddenRows(k, hs, col, ldS, h, b0, b1, got, row0, ld, off);
+            assertThat(got).as(k.name()).isEqualTo(expected);
+        }
+    }
+
+    static List<Kernels> kernels() {
+        List<Kernels> ks = new ArrayList<>();
+        ks.add(KernelProvider.scalar());
+        if (KernelProvider.get().vectorBitSize() > 0) {
+            ks.add(KernelProvider.get());
+        }
+        return ks;
     }
 }

@@ -92,6 +92,11 @@ public final class SubnormalCounter implements Kernels {
     }
 
     @Override
+    public void transpose(int rows, int cols, float[] src, int sOff, int lds, float[] dst, int dOff, int ldd) {
+        inner.transpose(rows, cols, src, sOff, lds, dst, dOff, ldd);
+    }
+
+    @Override
     public int packedLength(int m, int k) {
         return inner.packedLength(m, k);
     }
