@@ -142,7 +142,8 @@ final class LstmNode {
      * @param into   for each of Y, Y_h, Y_c the caller's tensor to write it into, or null (the
      *               whole array may be null); each must be float of that output's shape, checked
      *               before anything runs
-     * @return Y, Y_h, Y_c (those given in {@code into} as the same tensors)
+     * @return Y, Y_h, Y_c (those given in {@code into} as the same tensors; null for an output the
+     *         node does not name)
      */
     Tensor[] run(Tensor[] in, Stream stream, Tensor[] into) {
         Tensor x = floatInput(in, 0, "X");
@@ -206,10 +207,12 @@ final class LstmNode {
         // layouts, so the caller's arrays are written in place, every element (the engine writes
         // zeros past each sequence's length); otherwise new arrays, copied into the caller's
         boolean direct = dh == 1 && !batchMajor && !reverse;
-        float[] y = direct && yInto != null ? yInto.floats()
+        // an output the graph does not name is neither computed nor allocated (the engine then
+        // writes no per-step output at all when Y is not named)
+        float[] y = !produces(0) ? null : direct && yInto != null ? yInto.floats()
                 : Tensor.zeros(Tensor.Type.FLOAT, steps, batch, dh, h).floats();   // refused past the memory budget
-        float[] hn = !batchMajor && hInto != null ? hInto.floats() : new float[dh * batch * h];
-        float[] cn = !batchMajor && cInto != null ? cInto.floats() : new float[dh * batch * h];
+        float[] hn = !produces(1) ? null : !batchMajor && hInto != null ? hInto.floats() : new float[dh * batch * h];
+        float[] cn = !produces(2) ? null : !batchMajor && cInto != null ? cInto.floats() : new float[dh * batch * h];
         if (stream != null) {
             if (dh != 1 || reverse) {
                 throw Ops.fail("a %s LSTM cannot stream: its reverse direction needs the whole sequence",
@@ -233,8 +236,12 @@ final class LstmNode {
                         stream.batch, batch);
             }
             stream.session.step(xt, steps, y);
-            stream.session.hidden(hn);
-            stream.session.cell(cn);
+            if (hn != null) {
+                stream.session.hidden(hn);
+            }
+            if (cn != null) {
+                stream.session.cell(cn);
+            }
         } else if (dh == 1 && fullLengths(n, steps)) {
             // one direction over whole sequences: a pooled session of this batch size, so that a
             // stateless call allocates no engine state (the same operations as infer)
@@ -246,20 +253,24 @@ final class LstmNode {
                     s.set(hi == null ? new float[batch * h] : hi, ci == null ? new float[batch * h] : ci);
                 }
                 s.step(xt, steps, y);
-                s.hidden(hn);
-                s.cell(cn);
+                if (hn != null) {
+                    s.hidden(hn);
+                }
+                if (cn != null) {
+                    s.cell(cn);
+                }
             } finally {
                 giveSession(pool, batch, s);
             }
         } else {
             network.infer(xt, steps, batch, n, hi, ci, y, hn, cn);
         }
-        if (reverse) {
+        if (reverse && y != null) {
             y = reversed(y, steps, batch, h, n);
         }
         // y is [T][B][D·H] (forward features first): to Y [T][D][B][H], or [B][T][D][H] for layout 1
         // (one direction in layout 0: the same order already)
-        float[] out = dh == 1 && !batchMajor ? y : yInto != null ? yInto.floats() : new float[y.length];
+        float[] out = y == null || dh == 1 && !batchMajor ? y : yInto != null ? yInto.floats() : new float[y.length];
         for (int t = 0; out != y && t < steps; t++) {
             for (int bb = 0; bb < batch; bb++) {
                 for (int d = 0; d < dh; d++) {
@@ -270,8 +281,13 @@ final class LstmNode {
             }
         }
         return new Tensor[] {result(out, yShape, yInto),
-                result(batchMajor ? swap01(hn, dh, batch, h) : hn, stateShape, hInto),
-                result(batchMajor ? swap01(cn, dh, batch, h) : cn, stateShape, cInto)};
+                result(batchMajor && hn != null ? swap01(hn, dh, batch, h) : hn, stateShape, hInto),
+                result(batchMajor && cn != null ? swap01(cn, dh, batch, h) : cn, stateShape, cInto)};
+    }
+
+    /** Whether the node names output i (Y, Y_h, Y_c): the graph may leave any of them out. */
+    private boolean produces(int i) {
+        return i < node.outputs().size() && !node.outputs().get(i).isEmpty();
     }
 
     /** Output i's tensor from {@code into}, checked against its shape; null if not given. */
@@ -286,6 +302,9 @@ final class LstmNode {
 
     /** The output over {@code values}: the caller's tensor (filled with them unless they are its own array) or a new one. */
     private static Tensor result(float[] values, int[] shape, Tensor into) {
+        if (values == null) {
+            return null;   // not named by the node
+        }
         if (into == null) {
             return Tensor.of(values, shape);
         }

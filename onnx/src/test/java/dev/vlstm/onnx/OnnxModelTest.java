@@ -276,6 +276,11 @@ class OnnxModelTest {
 
     /** One LSTM node (I = 2, H = 3), no bias and no initial state: the graph gives the engine nothing to reset from. */
     static OnnxModel bareLstm() throws dev.vlstm.io.FormatException {
+        return bareLstm("Y", "Y_h");
+    }
+
+    /** The same node with only some outputs named ("" leaves one out), each of them a graph output. */
+    static OnnxModel bareLstm(String... outputs) throws dev.vlstm.io.FormatException {
         java.util.SplittableRandom r = new java.util.SplittableRandom(9);
         float[] w = new float[12 * 2];
         float[] rr = new float[12 * 3];
@@ -286,12 +291,34 @@ class OnnxModelTest {
             rr[i] = (float) r.nextDouble(-1, 1);
         }
         byte[] g = ProtoBuilder.graph(new byte[][] {ProtoBuilder.node("lstm", "LSTM", new String[] {"x", "W", "R"},
-                        new String[] {"Y", "Y_h"}, ProtoBuilder.intAttr("hidden_size", 3))},
+                        outputs, ProtoBuilder.intAttr("hidden_size", 3))},
                 new byte[][] {ProtoBuilder.tensor("W", new long[] {1, 12, 2}, ProtoBuilder.floats(w), null),
                     ProtoBuilder.tensor("R", new long[] {1, 12, 3}, ProtoBuilder.floats(rr), null)},
                 new byte[][] {ProtoBuilder.valueInfo("x", -1, -1, 2)},
-                new byte[][] {ProtoBuilder.valueInfo("Y"), ProtoBuilder.valueInfo("Y_h")});
+                java.util.Arrays.stream(outputs).filter(o -> !o.isEmpty()).map(ProtoBuilder::valueInfo)
+                        .toArray(byte[][]::new));
         return OnnxModel.parse(ProtoBuilder.model(14, g), "bare.onnx", 2);
+    }
+
+    /** Outputs a node leaves out are not computed: the others are the same, stateless and in a session. */
+    @Test
+    void outputsANodeLeavesOutChangeNothingElse() throws IOException {
+        Tensor x = Tensor.of(uniform(4, 5 * 3 * 2), 5, 3, 2);
+        try (OnnxModel all = bareLstm("Y", "Y_h", "Y_c"); OnnxModel hOnly = bareLstm("", "Y_h");
+             OnnxModel yOnly = bareLstm("Y"); OnnxModel cOnly = bareLstm("", "", "Y_c")) {
+            Map<String, Tensor> want = all.run(Map.of("x", x));
+            assertThat(hOnly.outputNames()).containsExactly("Y_h");
+            assertThat(hOnly.run(Map.of("x", x)).get("Y_h").floats()).containsExactly(want.get("Y_h").floats());
+            assertThat(yOnly.run(Map.of("x", x)).get("Y").floats()).containsExactly(want.get("Y").floats());
+            assertThat(cOnly.run(Map.of("x", x)).get("Y_c").floats()).containsExactly(want.get("Y_c").floats());
+            OnnxModel.Session a = all.newSession();
+            OnnxModel.Session h = hOnly.newSession();
+            for (int[] cut : new int[][] {{0, 2}, {2, 5}}) {
+                Tensor chunk = steps(x, cut[0], cut[1]);
+                assertThat(h.run(Map.of("x", chunk)).get("Y_h").floats()).as("Y_h after step %d", cut[1])
+                        .containsExactly(a.run(Map.of("x", chunk)).get("Y_h").floats());
+            }
+        }
     }
 
     /** A session carries each LSTM's state: the classifier over two chunks gives the whole sequence's logits. */
