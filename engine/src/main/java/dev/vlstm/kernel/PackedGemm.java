@@ -192,8 +192,9 @@ final class PackedGemm {
             }
             chosen = best;
         }
+        double needed = bestOf(times, chosen) * PLACEMENT_MARGIN;
         for (int s = 0; s < LINE; s++) {
-            if (s != chosen && bestOf(times, chosen) * PLACEMENT_MARGIN > bestOf(times, s)) {
+            if (s != chosen && needed > bestOf(times, s)) {
                 return -1;
             }
         }

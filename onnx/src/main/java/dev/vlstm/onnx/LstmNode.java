@@ -290,10 +290,10 @@ final class LstmNode {
         return i < node.outputs().size() && !node.outputs().get(i).isEmpty();
     }
 
-    /** Output i's tensor from {@code into}, checked against its shape; null if not given. */
+    /** Output i's tensor from {@code into} (float: the model checked it), checked against its shape; null if not given. */
     private static Tensor into(Tensor[] into, int i, String name, int[] shape) {
         Tensor t = into == null || i >= into.length ? null : into[i];
-        if (t != null && (!t.isFloat() || !java.util.Arrays.equals(t.dims(), shape))) {
+        if (t != null && !java.util.Arrays.equals(t.dims(), shape)) {
             throw Ops.fail("output %s must be written into a float tensor of shape %s, was given %s", name,
                     java.util.Arrays.toString(shape), t);
         }

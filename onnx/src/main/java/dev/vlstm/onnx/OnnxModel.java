@@ -378,6 +378,9 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The caller's output tensors: known names, float, no array shared with a feed or another one. */
     private void checkInto(Map<String, Tensor> feeds, Map<String, Tensor> into) {
+        if (into.isEmpty()) {
+            return;   // run(feeds): nothing to check
+        }
         java.util.IdentityHashMap<Object, String> arrays = new java.util.IdentityHashMap<>();
         for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
             if (e.getValue() != null) {
