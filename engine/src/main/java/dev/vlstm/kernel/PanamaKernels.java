@@ -193,7 +193,6 @@ final class PanamaKernels implements Kernels {
         }
     }
 
-    /** The micro-tile's rows: 6 for the 6 × 2 tile, 4 for the 4 × 4 and 4 × 2. */
     /**
      * V source rows at a time, each vector of a destination row with one gather (AVX-512 and AVX2
      * have the instruction; C2 compiles {@code fromArray} with an index map to it on JDK 17 and
