@@ -72,6 +72,12 @@ final class ForwardJob {
     float[][] ownH;
     float[][] ownC;
     /**
+     * Inference under SLICES: each batched part's gate biases spread over its columns
+     * ({@code [4H × nb]}, {@link LstmCell#fillBiasRows}, filled at the start of each call), so
+     * that the cell runs over whole gate blocks ({@link LstmCell#forwardRows}); null otherwise.
+     */
+    float[][] biasRows;
+    /**
      * Training only: the weight-gradient rows {@code [T·B × xhLd]} ({@code TrainingWorkspace.xhRows}),
      * which the forward fills: x_t copied as it is transposed, and under SLICES h_{t-1} at the
      * start of step t, while it is still in cache. Under UNITS the backward transposes h after
@@ -208,6 +214,23 @@ final class ForwardJob {
         ownTc = null;
         ownH = null;
         ownC = null;
+        biasRows = null;
+        if (!training && schedule == Schedule.SLICES) {
+            String what = "LSTM inference gate biases for B=" + batch + ", H=" + h;
+            long bytes = 4L * batch * 4L * h;
+            dev.vlstm.internal.Memory.require(what, bytes, 4L * h * batch);
+            try {
+                biasRows = new float[nParts][];
+                for (int s = 0; s < nParts; s++) {
+                    int nb = parts[s + 1] - parts[s];
+                    if (nb >= layer.narrowBelow()) {
+                        biasRows[s] = new float[4 * h * nb];
+                    }
+                }
+            } catch (OutOfMemoryError e) {
+                throw dev.vlstm.internal.Memory.outOfMemory(what, bytes);
+            }
+        }
         if (!training && schedule == Schedule.SLICES && nParts > 1) {
             int in = layer.inputSize();
             String what = "LSTM inference slices for B=" + batch + ", I=" + in + ", H=" + h;

@@ -227,6 +227,12 @@ public final class Recurrence {
                 System.arraycopy(j.cs, u * j.ldS + b0, cs, u * nb, nb);
             }
         }
+        // inference in slices whose rows lie end to end: the cell over whole gate blocks
+        final float[] biasRows = !j.training && !units && j.biasRows != null ? j.biasRows[s] : null;
+        final boolean rows = biasRows != null && ldZ == nb && ldS == nb && ldTc == nb;
+        if (rows) {
+            cell.fillBiasRows(w, bOff, nb, biasRows);
+        }
         for (int t = 0; t < j.steps; t++) {
             final int xc = xOrg + t * stp;
             final int zc = zOrg + t * stp;
@@ -265,8 +271,12 @@ public final class Recurrence {
                 kernels.gemmPackedStacked(4 * h, nb, wp, 0, fused, in, xf, xc + b0, ldX, useH ? h : 0,
                         hs, hPrev + b0, ldS, z, zc + b0, ldZ, false);
             }
-            cell.forward(w, bOff, u0, u1, nb, z, zc + b0, ldZ, cs, hPrev + b0, cs, hNext + b0, ldS,
-                    tc, tcc + b0, ldTc, hs, hNext + b0, ldS);
+            if (rows) {
+                cell.forwardRows(biasRows, nb, z, zc + b0, cs, hPrev + b0, cs, hNext + b0, tc, tcc + b0, hs, hNext + b0);
+            } else {
+                cell.forward(w, bOff, u0, u1, nb, z, zc + b0, ldZ, cs, hPrev + b0, cs, hNext + b0, ldS,
+                        tc, tcc + b0, ldTc, hs, hNext + b0, ldS);
+            }
             if (j.hiddenOut != null) {
                 copyHidden(j, hs, t, u0, u1, b0, b1, hNext, ldS);
             }
