@@ -66,10 +66,11 @@ public final class LstmCell {
      * end ({@code zLd = sLd = tcLd = hLd = n}): each activation in one kernel call over a whole gate
      * block (i and f together), the update in one call over all H·n elements, the bias of element
      * (r, j) read from {@code biasRows[r·n + j]} ({@link #fillBiasRows}). The same operations on
-     * every element as {@link #forward}, so the same bits. Per unit and row, a sequence of five short
-     * calls waits on its own chain of latencies: with rows of 32 columns (two threads' slices at
-     * B64) the cell cost ~2.0–2.3 ns per element that way and ~1.3–1.4 in whole blocks (throwaway
-     * loop, H = 256, Zen 5, JDK 17, 2026-12-04); at 128 columns both ~1.4–1.6.
+     * every element as {@link #forward}, so the same bits. Unit by unit, five short calls per unit
+     * (probably waiting on their chain of latencies; that VM had no performance counters) cost,
+     * with rows of 32 columns (two threads' slices at B64), 2.0–2.4 ns per element against 1.3–1.4
+     * in whole blocks (throwaway loop, H = 256, Zen 5, JDK 17, 2026-12-04); at 128 columns 1.3–1.6
+     * and 1.4–1.5.
      */
     public void forwardRows(float[] biasRows, int n, float[] z, int zBase, float[] cPrev, int cpBase,
                             float[] c, int cBase, float[] tc, int tcBase, float[] hOut, int hBase) {
