@@ -87,6 +87,36 @@ class LstmForwardTest {
         }
     }
 
+    /**
+     * Inference keeps derived copies of the parameters between calls (W packed, the gate biases
+     * spread over each batch slice's columns); after the values change (and {@code markModified}),
+     * the same layer and state (reset) must compute with the new ones.
+     */
+    @ParameterizedTest(name = "threads={0}")
+    @CsvSource({"1", "2"})
+    void inferenceAfterTheBiasesChangeUsesTheNewOnes(int threads) {
+        int steps = 5, batch = 40, in = 6, hid = 9;
+        try (Lstm l = layer(in, hid, 11, threads)) {
+            float[] x = TestData.uniform(12, steps * batch * in, 1.0);
+            LstmState st = l.newState(batch);
+            float[] before = new float[steps * batch * hid];
+            l.infer(x, steps, st, before);
+            float[] b = new float[l.biasView().size()];
+            l.parameters().get("bias", b);
+            for (int i = 0; i < b.length; i++) {
+                b[i] = b[i] * -1.5f + 0.25f;
+            }
+            l.parameters().set("bias", b);
+            float[] after = new float[before.length];
+            st.reset();
+            l.infer(x, steps, st, after);
+            l.forward(x, steps, batch, null, null);
+            float[] train = new float[before.length];
+            l.hiddenStates(train);
+            assertThat(after).isEqualTo(train).isNotEqualTo(before);
+        }
+    }
+
     @Test
     void narrowBatchesTakeThePackedPathAndAgreeWithWideOnesBitForBit() {
         int steps = 5, in = 9, hid = 20;

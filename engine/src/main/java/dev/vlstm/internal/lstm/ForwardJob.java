@@ -73,10 +73,12 @@ final class ForwardJob {
     float[][] ownC;
     /**
      * Inference under SLICES: each batched part's gate biases spread over its columns
-     * ({@code [4H × nb]}, {@link LstmCell#fillBiasRows}, filled at the start of each call), so
-     * that the cell runs over whole gate blocks ({@link LstmCell#forwardRows}); null otherwise.
+     * ({@code [4H × nb]}, {@link LstmCell#fillBiasRows}), so that the cell runs over whole gate
+     * blocks ({@link LstmCell#forwardRows}); null otherwise. Filled by the part's worker when the
+     * parameter version differs from {@link #biasVersion} (-1 after binding).
      */
     float[][] biasRows;
+    long[] biasVersion;
     /**
      * Training only: the weight-gradient rows {@code [T·B × xhLd]} ({@code TrainingWorkspace.xhRows}),
      * which the forward fills: x_t copied as it is transposed, and under SLICES h_{t-1} at the
@@ -221,6 +223,8 @@ final class ForwardJob {
             dev.vlstm.internal.Memory.require(what, bytes, 4L * h * batch);
             try {
                 biasRows = new float[nParts][];
+                biasVersion = new long[nParts];
+                java.util.Arrays.fill(biasVersion, -1L);
                 for (int s = 0; s < nParts; s++) {
                     int nb = parts[s + 1] - parts[s];
                     if (nb >= layer.narrowBelow()) {

@@ -230,8 +230,9 @@ public final class Recurrence {
         // inference in slices whose rows lie end to end: the cell over whole gate blocks
         final float[] biasRows = !j.training && !units && j.biasRows != null ? j.biasRows[s] : null;
         final boolean rows = biasRows != null && ldZ == nb && ldS == nb && ldTc == nb;
-        if (rows) {
+        if (rows && j.biasVersion[s] != weights.params.version()) {
             cell.fillBiasRows(w, bOff, nb, biasRows);
+            j.biasVersion[s] = weights.params.version();
         }
         for (int t = 0; t < j.steps; t++) {
             final int xc = xOrg + t * stp;
