@@ -227,12 +227,14 @@ public final class Recurrence {
                 System.arraycopy(j.cs, u * j.ldS + b0, cs, u * nb, nb);
             }
         }
-        // inference in slices whose rows lie end to end: the cell over whole gate blocks
-        final float[] biasRows = !j.training && !units && j.biasRows != null ? j.biasRows[s] : null;
+        // inference in slices (the only jobs with biasRows) whose rows lie end to end: the cell
+        // over whole gate blocks
+        final float[] biasRows = j.biasRows != null ? j.biasRows[s] : null;
         final boolean rows = biasRows != null && ldZ == nb && ldS == nb && ldTc == nb;
-        if (rows && j.biasVersion[s] != weights.params.version()) {
+        final long version = weights.params.version();
+        if (rows && j.biasVersion[s] != version) {
             cell.fillBiasRows(w, bOff, nb, biasRows);
-            j.biasVersion[s] = weights.params.version();
+            j.biasVersion[s] = version;
         }
         for (int t = 0; t < j.steps; t++) {
             final int xc = xOrg + t * stp;
