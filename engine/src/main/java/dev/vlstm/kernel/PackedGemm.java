@@ -64,6 +64,16 @@ final class PackedGemm {
      */
     static final boolean UNROLL_K = Runtime.version().feature() < 25;
 
+    /**
+     * Whether two-vector panels under 4-row strips take two strips per pass ({@link #tile8x2}: 16
+     * accumulators, 2 of B and a broadcast, 19 live vectors): only with 32 registers. On 16
+     * (AVX2, where JDK 25 takes the 4 × 2 tile) C2 spills it: a stand-alone loop over a 512-step
+     * panel in L1 (Zen 4 with AVX-512 hidden, family 25 model 1, 2026-12-04) ran 8 × 2 at 49–52
+     * GFLOP/s and 4 × 2 at 95–99 on JDK 25, against 102 for a C loop of FMAs. A forced wide tile
+     * keeps it, so that the tile-4x4 tests reach it on every machine.
+     */
+    static final boolean TWO_STRIPS = PanamaKernels.WIDE_TILE || PanamaKernels.preferredBits() >= 512;
+
     /** Rows of A per L2 block. */
     private static final int MC = 96;
 
@@ -298,7 +308,7 @@ final class PackedGemm {
                 for (int j = jc; j < jEnd; j += pw) {
                     int bPos = sh + (j - jc) * k;
                     int s = s0;
-                    if (R == 4 && pw == 2 * V) {
+                    if (R == 4 && pw == 2 * V && TWO_STRIPS) {
                         // two-vector panels with 4-row strips: two strips per pass (8 × 2), so
                         // that one load of B's panel feeds 16 FMAs instead of 8
                         for (; s + 1 < s1; s += 2) {
