@@ -255,6 +255,36 @@ final class PackedGemm {
         // PW is 2 or 4 vectors, so whole panels end where whole pairs of vectors do (nP = nWide
         // with the two-vector tiles)
         final int nP = n - n % (2 * V);
+        if (k * nP <= buf.panels.length - LINE) {
+            // the whole reduction's panels fit in the buffer (L2): each block of rows of A passes
+            // over all of them once, its tiles of C in cache from the first block of p to the last
+            // (see wholeK); the same FMA chains in the same order
+            wholeK(m, 0, nWide, PW, sh, k, ap, apOff, kTotal, k1, b1, b1Off, ldb1, b2, b2Off, ldb2,
+                    c, cOff, ldc, accumulate, buf);
+            if (nP > nWide) {
+                wholeK(m, nWide, nP, 2 * V, sh + k * nWide, k, ap, apOff, kTotal, k1, b1, b1Off, ldb1,
+                        b2, b2Off, ldb2, c, cOff, ldc, accumulate, buf);
+            }
+        } else {
+            blocksOfK(m, nWide, nP, k, sh, ap, apOff, kTotal, k1, b1, b1Off, ldb1, b2, b2Off, ldb2,
+                    c, cOff, ldc, accumulate, buf);
+        }
+        if (nP < n) {
+            // the columns past the last full panel, B unpacked: the first part, then the second
+            remainder(m, nP, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate);
+            if (k2 > 0) {
+                remainder(m, nP, n, k2, ap, apOff + k1 * R, kTotal, b2, b2Off, ldb2, c, cOff, ldc, accumulate || k1 > 0);
+            }
+        }
+    }
+
+    /**
+     * Goto's order, for products whose packed B does not fit in the buffer: for each block of
+     * {@link #KC} steps of p, its panels, then every block of rows under them.
+     */
+    private static void blocksOfK(int m, int nWide, int nP, int k, int sh, float[] ap, int apOff, int kTotal,
+                                  int k1, float[] b1, int b1Off, int ldb1, float[] b2, int b2Off, int ldb2,
+                                  float[] c, int cOff, int ldc, boolean accumulate, Buffers buf) {
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             boolean acc = accumulate || pc > 0;
@@ -265,11 +295,86 @@ final class PackedGemm {
                         c, cOff, ldc, acc, buf);
             }
         }
-        if (nP < n) {
-            // the columns past the last full panel, B unpacked: the first part, then the second
-            remainder(m, nP, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate);
-            if (k2 > 0) {
-                remainder(m, nP, n, k2, ap, apOff + k1 * R, kTotal, b2, b2Off, ldb2, c, cOff, ldc, accumulate || k1 > 0);
+    }
+
+    /**
+     * Columns [j0, nP) in whole panels of {@code pw} floats over the whole reduction (k steps), all
+     * packed at once from {@code sh} (panel j at {@code sh + (j - j0)·k}, step p of it {@code pw}
+     * floats further each). Then for each block of {@value #MC} rows of A: for each block of
+     * {@value #KC} steps of p, every panel passes under the block's strips. A streams once and each
+     * block's tiles of C stay in cache over the whole reduction, where Goto's order (for a B too
+     * large for the buffer, {@link #blocksOfK}) sweeps all of C once per block of p: at L (W 8 MiB,
+     * C 512 KiB) that was C from L3 eight times per step.
+     */
+    private static void wholeK(int m, int j0, int nP, int pw, int sh, int k, float[] ap, int apOff, int kTotal,
+                               int k1, float[] b1, int b1Off, int ldb1, float[] b2, int b2Off, int ldb2,
+                               float[] c, int cOff, int ldc, boolean accumulate, Buffers buf) {
+        if (nP <= j0) {
+            return;
+        }
+        final int stripStride = R * kTotal;
+        final int strips = m / R;
+        final int tailRows = m - strips * R;
+        final int mcStrips = MC / R;
+        final float[] bp = buf.panels;
+        for (int j = j0; j < nP; j += pw) {
+            int dst = sh + (j - j0) * k;
+            for (int q = 0; q < k; q++) {
+                int src = q < k1 ? b1Off + q * ldb1 + j : b2Off + (q - k1) * ldb2 + j;
+                float[] from = q < k1 ? b1 : b2;
+                int d = dst + q * pw;
+                for (int v = 0; v < pw; v += V) {
+                    FloatVector.fromArray(S, from, src + v).intoArray(bp, d + v);
+                }
+            }
+        }
+        for (int s0 = 0; s0 < strips; s0 += mcStrips) {
+            int s1 = Math.min(strips, s0 + mcStrips);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean acc = accumulate || pc > 0;
+                int aOff = apOff + pc * R;
+                for (int j = j0; j < nP; j += pw) {
+                    int bPos = sh + (j - j0) * k + pc * pw;
+                    int s = s0;
+                    if (R == 4 && pw == 2 * V && TWO_STRIPS) {
+                        for (; s + 1 < s1; s += 2) {
+                            tile8x2(kc, ap, aOff + s * stripStride, aOff + (s + 1) * stripStride, bp, bPos,
+                                    c, cOff + s * R * ldc + j, ldc, acc);
+                        }
+                    }
+                    if (R == 6 && pw == 2 * V && PanamaKernels.WIDE_TILE) {
+                        for (; s + 1 < s1; s += 2) {
+                            tile12x2(kc, ap, aOff + s * stripStride, aOff + (s + 1) * stripStride, bp, bPos,
+                                    c, cOff + s * R * ldc + j, ldc, acc);
+                        }
+                    }
+                    for (; s < s1; s++) {
+                        tile(pw, kc, ap, aOff + s * stripStride, bp, bPos, c, cOff + s * R * ldc + j, ldc, acc);
+                    }
+                }
+            }
+        }
+        if (tailRows > 0) {
+            // the last strip's rows past m are padding: each tile into the scratch tile, its first
+            // tailRows rows kept, block of p after block of p
+            final float[] t = buf.tile;
+            final int cRow0 = cOff + strips * R * ldc;
+            for (int j = j0; j < nP; j += pw) {
+                for (int pc = 0; pc < k; pc += KC) {
+                    int kc = Math.min(KC, k - pc);
+                    boolean acc = accumulate || pc > 0;
+                    if (acc) {
+                        for (int r = 0; r < tailRows; r++) {
+                            System.arraycopy(c, cRow0 + r * ldc + j, t, r * pw, pw);
+                        }
+                    }
+                    tile(pw, kc, ap, apOff + pc * R + strips * stripStride, bp, sh + (j - j0) * k + pc * pw,
+                            t, 0, pw, acc);
+                    for (int r = 0; r < tailRows; r++) {
+                        System.arraycopy(t, r * pw, c, cRow0 + r * ldc + j, pw);
+                    }
+                }
             }
         }
     }

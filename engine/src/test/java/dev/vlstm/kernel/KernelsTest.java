@@ -77,6 +77,10 @@ class KernelsTest {
         s.add(Arguments.of(20, 150, 600));
         // wide products in more than one block of packed rows (768), the last one partial
         s.add(Arguments.of(800, 260, 40));
+        // packed B small enough to hold the whole reduction (PackedGemm.wholeK): several blocks of p
+        // and of rows, wide and two-vector panels, rows past the last strip
+        s.add(Arguments.of(203, 96, 300));
+        s.add(Arguments.of(101, 40, 1100));
         // fewer than 6 rows, 4 or 5 of them (the 6×2 tile's 4-row remainder without a strip before it)
         s.add(Arguments.of(4, 40, 30));
         s.add(Arguments.of(5, 33, 17));
