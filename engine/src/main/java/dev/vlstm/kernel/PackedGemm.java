@@ -106,6 +106,15 @@ final class PackedGemm {
         final float[] panels = new float[KC * NC_PANELS * PW + LINE];
         /** One micro-tile of C for the last, partial strip. */
         final float[] tile = new float[R * PW];
+        /** B's last columns zero-padded to one vector ({@link #lastColumns}), grown to the longest reduction seen. */
+        private float[] lastPanel = new float[0];
+
+        float[] lastPanel(int k) {
+            if (lastPanel.length < k * V) {
+                lastPanel = new float[k * V];
+            }
+            return lastPanel;
+        }
         /** Where in {@link #panels} the panels start: 0 .. LINE-1. */
         int shift;
         /** Whether {@link #shift} came from a believed timing since the last GC seen. */
@@ -274,9 +283,9 @@ final class PackedGemm {
         }
         if (nP < n) {
             // the columns past the last full panel, B unpacked: the first part, then the second
-            remainder(m, nP, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate);
+            remainder(m, nP, n, k1, ap, apOff, kTotal, b1, b1Off, ldb1, c, cOff, ldc, accumulate, buf);
             if (k2 > 0) {
-                remainder(m, nP, n, k2, ap, apOff + k1 * R, kTotal, b2, b2Off, ldb2, c, cOff, ldc, accumulate || k1 > 0);
+                remainder(m, nP, n, k2, ap, apOff + k1 * R, kTotal, b2, b2Off, ldb2, c, cOff, ldc, accumulate || k1 > 0, buf);
             }
         }
     }
@@ -459,9 +468,10 @@ final class PackedGemm {
         }
     }
 
-    /** Columns [nP, n) over k steps, B unpacked: one vector (R rows at a time), then scalars. */
+    /** Columns [nP, n) over k steps: whole vectors (R rows at a time, B unpacked), then the last columns as one vector ({@link #lastColumns}). */
     private static void remainder(int m, int nP, int n, int k, float[] ap, int apOff, int kTotal,
-                                  float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc) {
+                                  float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc,
+                                  Buffers buf) {
         final int stripStride = R * kTotal;
         final int strips = m / R;
         final int n1 = n - n % V;
@@ -474,12 +484,51 @@ final class PackedGemm {
                         c, cOff + i * ldc + j, acc);
             }
         }
-        for (int i = 0; i < m; i++) {
-            int aRow = apOff + (i / R) * stripStride + i % R;
-            int cRow = cOff + i * ldc;
-            for (int j = n1; j < n; j++) {
-                c[cRow + j] = PanamaKernels.dotScalar(k, ap, aRow, R, b, bOff + j, ldb, acc ? c[cRow + j] : 0f);
+        if (n1 < n) {
+            lastColumns(m, n1, n, k, ap, apOff, kTotal, b, bOff, ldb, c, cOff, ldc, acc, buf);
+        }
+    }
+
+    /**
+     * The last {@code n - n1 < V} columns as one vector: B's columns copied into a zero-padded
+     * {@code [k × V]} panel, each strip's tile of C through {@link Buffers#tile} (loaded, multiplied,
+     * its first {@code n - n1} columns stored back). Each lane runs the FMA chain over p in order
+     * that a scalar dot product would, so the same bits. A scalar chain per element of C waits on
+     * each FMA's latency: a batch of 500 split in two (parts of 256 and 244) left 4 columns per
+     * step to it, and the part with them ran its inference step's GEMM about 1.3× as long as the
+     * other (async-profiler, fashion-mnist evaluation, 2 threads, Zen 5, JDK 17, 2026-12-07).
+     */
+    private static void lastColumns(int m, int n1, int n, int k, float[] ap, int apOff, int kTotal,
+                                    float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc,
+                                    Buffers buf) {
+        final int w = n - n1;
+        final int stripStride = R * kTotal;
+        final int strips = m / R;
+        float[] panel = buf.lastPanel(k);
+        for (int p = 0; p < k; p++) {
+            System.arraycopy(b, bOff + p * ldb + n1, panel, p * V, w);
+            java.util.Arrays.fill(panel, p * V + w, (p + 1) * V, 0f);
+        }
+        float[] t = buf.tile;
+        for (int s = 0; s < strips; s++) {
+            int c0 = cOff + s * R * ldc + n1;
+            if (acc) {
+                for (int r = 0; r < R; r++) {
+                    System.arraycopy(c, c0 + r * ldc, t, r * V, w);
+                }
             }
+            tileRx1(k, ap, apOff + s * stripStride, panel, 0, V, t, 0, V, acc);
+            for (int r = 0; r < R; r++) {
+                System.arraycopy(t, r * V, c, c0 + r * ldc, w);
+            }
+        }
+        for (int i = strips * R; i < m; i++) {
+            int c0 = cOff + i * ldc + n1;
+            if (acc) {
+                System.arraycopy(c, c0, t, 0, w);
+            }
+            PanamaKernels.block1x1(k, ap, apOff + strips * stripStride + i % R, R, panel, 0, V, t, 0, acc);
+            System.arraycopy(t, 0, c, c0, w);
         }
     }
 

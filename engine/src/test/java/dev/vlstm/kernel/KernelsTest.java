@@ -72,6 +72,7 @@ class KernelsTest {
         s.add(Arguments.of(207, 207, 31));
         s.add(Arguments.of(256, 64, 92));   // the seed model's gate GEMM for one slice
         s.add(Arguments.of(64, 128, 256));  // its recurrent adjoint
+        s.add(Arguments.of(256, 244, 92));  // a batch of 500 split in two: 4 columns past the last vector at 512 bits
         // B blocks past the L2 bound of the 6×2 tile (its columns-outer order), with k in two KC blocks
         s.add(Arguments.of(13, 300, 1100));
         s.add(Arguments.of(20, 150, 600));
