@@ -233,6 +233,16 @@ final class PackedGemm {
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
+    /** This thread's zero-padded panel of B's last columns, at least {@code k × V} floats (for {@link PanamaKernels}). */
+    static float[] lastPanel(int k) {
+        return BUFFERS.get().lastPanel(k);
+    }
+
+    /** This thread's scratch tile of C, at least {@code 4 × V} floats (for {@link PanamaKernels}). */
+    static float[] scratchTile() {
+        return BUFFERS.get().tile;
+    }
+
     private PackedGemm() {
     }
 
