@@ -107,10 +107,10 @@ final class PackedGemm {
         /** One micro-tile of C for the last, partial strip. */
         final float[] tile = new float[R * PW];
         /** B's last columns zero-padded to one vector ({@link #lastColumns}), grown to the longest reduction seen. */
-        private float[] lastPanel = new float[0];
+        private float[] lastPanel;
 
         float[] lastPanel(int k) {
-            if (lastPanel.length < k * V) {
+            if (lastPanel == null || lastPanel.length < k * V) {
                 lastPanel = new float[k * V];
             }
             return lastPanel;
