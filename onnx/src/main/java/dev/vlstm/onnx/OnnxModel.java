@@ -40,7 +40,11 @@ public final class OnnxModel implements AutoCloseable {
 
     private final OnnxReader.Model model;
     private final List<OnnxReader.Node> order;
-    private final Map<OnnxReader.Node, LstmNode> lstms = new HashMap<>();
+    /**
+     * The LSTM nodes' engines, by node identity: a {@code Node} record's own {@code hashCode} walks
+     * all its fields (names, inputs, outputs, attributes), which every call paid for here.
+     */
+    private final Map<OnnxReader.Node, LstmNode> lstms = new java.util.IdentityHashMap<>();
     private final List<OnnxReader.ValueInfo> inputs = new ArrayList<>();
     private final List<String> outputs = new ArrayList<>();
 
@@ -270,7 +274,7 @@ public final class OnnxModel implements AutoCloseable {
      * dimensions. A session is used by one thread at a time.
      */
     public final class Session {
-        private final Map<OnnxReader.Node, LstmNode.Stream> streams = new HashMap<>();
+        private final Map<OnnxReader.Node, LstmNode.Stream> streams = new java.util.IdentityHashMap<>();
 
         private Session() {
             reset();
