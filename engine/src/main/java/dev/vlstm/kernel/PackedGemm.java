@@ -109,9 +109,14 @@ final class PackedGemm {
         /** B's last columns zero-padded to one vector ({@link #lastColumns}), grown to the longest reduction seen. */
         private float[] lastPanel;
 
-        float[] lastPanel(int k) {
+        /** Columns [j0, j0 + w) of B's k rows ({@code w < V}) into {@link #lastPanel}, row p at p·V, zero-padded. */
+        float[] lastPanel(int k, float[] b, int bOff, int ldb, int j0, int w) {
             if (lastPanel == null || lastPanel.length < k * V) {
                 lastPanel = new float[k * V];
+            }
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(b, bOff + p * ldb + j0, lastPanel, p * V, w);
+                java.util.Arrays.fill(lastPanel, p * V + w, (p + 1) * V, 0f);
             }
             return lastPanel;
         }
@@ -233,9 +238,9 @@ final class PackedGemm {
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
-    /** This thread's zero-padded panel of B's last columns, at least {@code k × V} floats (for {@link PanamaKernels}). */
-    static float[] lastPanel(int k) {
-        return BUFFERS.get().lastPanel(k);
+    /** {@link Buffers#lastPanel} of this thread (for {@link PanamaKernels}). */
+    static float[] lastPanel(int k, float[] b, int bOff, int ldb, int j0, int w) {
+        return BUFFERS.get().lastPanel(k, b, bOff, ldb, j0, w);
     }
 
     /** This thread's scratch tile of C, at least {@code 4 × V} floats (for {@link PanamaKernels}). */
@@ -514,11 +519,7 @@ final class PackedGemm {
         final int w = n - n1;
         final int stripStride = R * kTotal;
         final int strips = m / R;
-        float[] panel = buf.lastPanel(k);
-        for (int p = 0; p < k; p++) {
-            System.arraycopy(b, bOff + p * ldb + n1, panel, p * V, w);
-            java.util.Arrays.fill(panel, p * V + w, (p + 1) * V, 0f);
-        }
+        float[] panel = buf.lastPanel(k, b, bOff, ldb, n1, w);
         float[] t = buf.tile;
         for (int s = 0; s < strips; s++) {
             int c0 = cOff + s * R * ldc + n1;

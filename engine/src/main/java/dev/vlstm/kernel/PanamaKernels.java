@@ -332,11 +332,7 @@ final class PanamaKernels implements Kernels {
                                     float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean acc) {
         final int w = n - n1;
         final int m4 = m - m % 4;
-        float[] panel = PackedGemm.lastPanel(k);
-        for (int p = 0; p < k; p++) {
-            System.arraycopy(b, bOff + p * ldb + n1, panel, p * V, w);
-            java.util.Arrays.fill(panel, p * V + w, (p + 1) * V, 0f);
-        }
+        float[] panel = PackedGemm.lastPanel(k, b, bOff, ldb, n1, w);
         float[] t = PackedGemm.scratchTile();
         for (int i = 0; i < m4; i += 4) {
             int c0 = cOff + i * ldc + n1;
