@@ -28,7 +28,13 @@ import java.util.SplittableRandom;
  * The workload is {@code infer} (one {@code Lstm.infer} over T steps from a zero state) or
  * {@code train} (one {@code SequenceClassifier.trainStep}, head of 10 classes); the
  * {@code key=value} words are set as system properties before that side's engine loads (e.g.
- * {@code vlstm.schedule=slices}). A jar is an engine jar ({@code engine/target/vlstm-engine-*.jar}).
+ * {@code vlstm.schedule=slices}). A jar is an engine jar ({@code engine/target/vlstm-engine-*.jar}),
+ * or several joined with {@code :} (searched in that order, before this jar).
+ *
+ * <p>{@code onnx-stream FILE THREADS} steps a streaming {@code OnnxModel} session of the model in
+ * FILE one step at a time, every output written into tensors made once (as {@code
+ * OnnxBench.onnxStream}; FILE is {@code lstm_stream.onnx} of {@code bench/peers/onnx_vs_ort.py});
+ * its jar is then {@code vlstm-onnx-*.jar:vlstm-engine-*.jar}.
  */
 public final class SameJvmAB {
     private SameJvmAB() {
@@ -50,11 +56,17 @@ public final class SameJvmAB {
         Runnable[] side = new Runnable[2];
         long[] perCall = new long[2];
         for (int i = 0; i < 2; i++) {
-            Path jar = Path.of(args[i]);
-            if (!Files.isRegularFile(jar)) {
-                System.err.println("SameJvmAB: " + jar + ": no such file");
-                System.exit(2);
+            String[] jars = args[i].split(":");
+            URL[] urls = new URL[jars.length + 1];
+            for (int k = 0; k < jars.length; k++) {
+                Path jar = Path.of(jars[k]);
+                if (!Files.isRegularFile(jar)) {
+                    System.err.println("SameJvmAB: " + jar + ": no such file");
+                    System.exit(2);
+                }
+                urls[k] = jar.toUri().toURL();
             }
+            urls[jars.length] = self;
             String[] w = cfg[i].trim().split("\\s+");
             for (String word : w) {
                 int eq = word.indexOf('=');
@@ -62,10 +74,9 @@ public final class SameJvmAB {
                     System.setProperty(word.substring(0, eq), word.substring(eq + 1));
                 }
             }
-            perCall[i] = Long.parseLong(w[1]) * Long.parseLong(w[2]);
-            // the engine jar first, so its classes win over the copy shaded into this jar
-            URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL(), self},
-                    ClassLoader.getPlatformClassLoader());
+            perCall[i] = w[0].equals("onnx-stream") ? 1 : Long.parseLong(w[1]) * Long.parseLong(w[2]);
+            // the given jars first, so their classes win over the copies shaded into this jar
+            URLClassLoader loader = new URLClassLoader(urls, ClassLoader.getPlatformClassLoader());
             side[i] = (Runnable) loader.loadClass(Side.class.getName()).getConstructor(String.class).newInstance(cfg[i]);
         }
         for (int round = 0; round < 3; round++) {
@@ -116,10 +127,41 @@ public final class SameJvmAB {
         private final Lstm lstm;
         private final LstmState state;
         private final SequenceClassifier classifier;
+        private final dev.vlstm.onnx.OnnxModel.Session session;
+        private final java.util.Map<String, dev.vlstm.onnx.Tensor> feeds;
+        private final java.util.Map<String, dev.vlstm.onnx.Tensor> into = new java.util.HashMap<>();
 
-        /** @param cfg "infer|train T B I H THREADS [key=value ...]" */
-        public Side(String cfg) {
+        /**
+         * @param cfg "infer|train T B I H THREADS [key=value ...]" or "onnx-stream FILE THREADS"
+         * @throws java.io.IOException if the ONNX file cannot be read
+         */
+        public Side(String cfg) throws java.io.IOException {
             String[] a = cfg.trim().split("\\s+");
+            if (a[0].equals("onnx-stream")) {
+                dev.vlstm.onnx.OnnxModel m = dev.vlstm.onnx.OnnxModel.load(Path.of(a[1]), Integer.parseInt(a[2]));
+                String name = m.inputNames().get(0);
+                long[] d = m.inputShape(name);
+                int in = (int) d[2];
+                float[] xs = new float[in];
+                SplittableRandom r = new SplittableRandom(42);
+                for (int i = 0; i < in; i++) {
+                    xs[i] = (float) r.nextDouble(-1, 1);
+                }
+                feeds = java.util.Map.of(name, dev.vlstm.onnx.Tensor.of(xs, 1, 1, in));
+                m.run(feeds).forEach((k, t) -> into.put(k, dev.vlstm.onnx.Tensor.of(new float[t.size()], t.shape())));
+                session = m.newSession();
+                train = false;
+                steps = 1;
+                batch = 1;
+                x = null;
+                labels = null;
+                lstm = null;
+                state = null;
+                classifier = null;
+                return;
+            }
+            session = null;
+            feeds = null;
             train = a[0].equals("train");
             steps = Integer.parseInt(a[1]);
             batch = Integer.parseInt(a[2]);
@@ -149,7 +191,9 @@ public final class SameJvmAB {
 
         @Override
         public void run() {
-            if (train) {
+            if (session != null) {
+                session.run(feeds, into);
+            } else if (train) {
                 classifier.trainStep(x, steps, batch, labels);
             } else {
                 state.reset();

@@ -47,6 +47,21 @@ public final class OnnxModel implements AutoCloseable {
     private final Map<OnnxReader.Node, LstmNode> lstms = new java.util.IdentityHashMap<>();
     private final List<OnnxReader.ValueInfo> inputs = new ArrayList<>();
     private final List<String> outputs = new ArrayList<>();
+    /*
+     * The graph compiled to slots, once: every value name has an index into a call's Tensor[],
+     * so that a call looks no name up but the caller's (a streaming session's step is a few
+     * microseconds, and a HashMap of every value per call was a measurable share of it).
+     */
+    private final java.util.Set<String> inputSet = new java.util.HashSet<>();
+    /** The initializers at their slots; each call starts from a copy. */
+    private final Tensor[] initial;
+    /** Per node of {@link #order}: the slot of each input and output, -1 where the name is empty. */
+    private final int[][] nodeIn;
+    private final int[][] nodeOut;
+    /** Per node of {@link #order}: its engine if it is an LSTM, else null. */
+    private final LstmNode[] nodeLstm;
+    private final int[] inputSlots;
+    private final int[] outputSlots;
 
     private OnnxModel(OnnxReader.Model model, int threads) throws FormatException {
         this.model = model;
@@ -75,6 +90,29 @@ public final class OnnxModel implements AutoCloseable {
             }
         }
         order = topologicalOrder(model);
+        Map<String, Integer> slot = new HashMap<>();
+        java.util.function.ToIntFunction<String> slotOf = name -> name.isEmpty() ? -1
+                : slot.computeIfAbsent(name, k -> slot.size());
+        for (String k : model.initializers().keySet()) {
+            slotOf.applyAsInt(k);
+        }
+        inputSlots = new int[inputs.size()];
+        for (int i = 0; i < inputSlots.length; i++) {
+            inputSlots[i] = slotOf.applyAsInt(inputs.get(i).name());
+            inputSet.add(inputs.get(i).name());
+        }
+        nodeIn = new int[order.size()][];
+        nodeOut = new int[order.size()][];
+        nodeLstm = new LstmNode[order.size()];
+        for (int k = 0; k < order.size(); k++) {
+            OnnxReader.Node n = order.get(k);
+            nodeIn[k] = n.inputs().stream().mapToInt(slotOf).toArray();
+            nodeOut[k] = n.outputs().stream().mapToInt(slotOf).toArray();
+            nodeLstm[k] = lstms.get(n);
+        }
+        outputSlots = outputs.stream().mapToInt(slotOf).toArray();
+        initial = new Tensor[slot.size()];
+        model.initializers().forEach((k, t) -> initial[slot.get(k)] = t);
     }
 
     /**
@@ -314,32 +352,35 @@ public final class OnnxModel implements AutoCloseable {
     private Map<String, Tensor> evaluate(Map<String, Tensor> feeds, Map<OnnxReader.Node, LstmNode.Stream> streams,
                                          Map<String, Tensor> into) {
         checkInto(feeds, into);
-        Map<String, Tensor> values = new HashMap<>(model.initializers());
+        Tensor[] values = initial.clone();
         for (String k : feeds.keySet()) {
-            if (inputs.stream().noneMatch(v -> v.name().equals(k))) {
+            if (!inputSet.contains(k)) {
                 throw new IllegalArgumentException("unknown input '" + k + "'; the inputs are " + inputNames());
             }
         }
-        for (OnnxReader.ValueInfo v : inputs) {
+        for (int i = 0; i < inputSlots.length; i++) {
+            OnnxReader.ValueInfo v = inputs.get(i);
             Tensor t = feeds.get(v.name());
             if (t == null) {
                 throw new IllegalArgumentException("input '" + v.name() + "' is missing; the inputs are " + inputNames());
             }
             checkInput(v, t, streams == null);
-            values.put(v.name(), t);
+            values[inputSlots[i]] = t;
         }
-        for (OnnxReader.Node n : order) {
-            Tensor[] in = new Tensor[n.inputs().size()];
+        for (int k = 0; k < nodeIn.length; k++) {
+            OnnxReader.Node n = order.get(k);
+            int[] ins = nodeIn[k];
+            int[] outs = nodeOut[k];
+            Tensor[] in = new Tensor[ins.length];
             for (int i = 0; i < in.length; i++) {
-                String name = n.inputs().get(i);
-                in[i] = name.isEmpty() ? null : values.get(name);
+                in[i] = ins[i] < 0 ? null : values[ins[i]];
             }
             Tensor[] out;
             try {
-                LstmNode l = lstms.get(n);
+                LstmNode l = nodeLstm[k];
                 if (l != null) {
                     Tensor[] dest = null;
-                    for (int i = 0; i < n.outputs().size() && i < 3; i++) {
+                    for (int i = 0; !into.isEmpty() && i < outs.length && i < 3; i++) {
                         Tensor t = into.get(n.outputs().get(i));
                         if (t != null) {
                             dest = dest == null ? new Tensor[3] : dest;
@@ -353,20 +394,20 @@ public final class OnnxModel implements AutoCloseable {
             } catch (IllegalArgumentException | IllegalStateException | ArithmeticException e) {
                 throw new IllegalArgumentException(n.describe() + ": " + e.getMessage(), e);
             }
-            for (int i = 0; i < n.outputs().size(); i++) {
-                String name = n.outputs().get(i);
-                if (!name.isEmpty()) {
+            for (int i = 0; i < outs.length; i++) {
+                if (outs[i] >= 0) {
                     if (i >= out.length) {
                         throw new IllegalArgumentException(n.describe() + ": has no output #" + i);
                     }
-                    values.put(name, out[i]);
+                    values[outs[i]] = out[i];
                 }
             }
         }
-        Map<String, Tensor> result = new LinkedHashMap<>();
-        for (String o : outputs) {
-            Tensor v = values.get(o);
-            Tensor t = into.get(o);
+        Map<String, Tensor> result = new LinkedHashMap<>(2 * outputSlots.length);
+        for (int i = 0; i < outputSlots.length; i++) {
+            String o = outputs.get(i);
+            Tensor v = values[outputSlots[i]];
+            Tensor t = into.isEmpty() ? null : into.get(o);
             if (t != null && v != t) {
                 // produced by another operator than LSTM (or passed through): copied in
                 if (!v.isFloat() || !Arrays.equals(v.dims(), t.dims())) {
@@ -385,12 +426,7 @@ public final class OnnxModel implements AutoCloseable {
         if (into.isEmpty()) {
             return;   // run(feeds): nothing to check
         }
-        java.util.IdentityHashMap<Object, String> arrays = new java.util.IdentityHashMap<>();
-        for (Map.Entry<String, Tensor> e : feeds.entrySet()) {
-            if (e.getValue() != null) {
-                arrays.put(e.getValue().isFloat() ? e.getValue().floats() : e.getValue().longs(), "input '" + e.getKey() + "'");
-            }
-        }
+        // a handful of tensors each: compared pairwise, with nothing allocated on the way
         for (Map.Entry<String, Tensor> e : into.entrySet()) {
             String o = e.getKey();
             Tensor t = e.getValue();
@@ -401,9 +437,21 @@ public final class OnnxModel implements AutoCloseable {
                 throw new IllegalArgumentException("output '" + o + "' can only be written into a float tensor, was given "
                         + t);
             }
-            String other = arrays.put(t.floats(), "output '" + o + "'");
-            if (other != null) {
-                throw new IllegalArgumentException("output '" + o + "' is given an array that " + other + " also uses");
+            for (Map.Entry<String, Tensor> f : feeds.entrySet()) {
+                Tensor x = f.getValue();
+                if (x != null && x.isFloat() && x.floats() == t.floats()) {
+                    throw new IllegalArgumentException("output '" + o + "' is given an array that input '" + f.getKey()
+                            + "' also uses");
+                }
+            }
+            for (Map.Entry<String, Tensor> f : into.entrySet()) {
+                if (f == e || f.getKey().equals(o)) {
+                    break;   // each pair once, in the map's order
+                }
+                if (f.getValue() != null && f.getValue().isFloat() && f.getValue().floats() == t.floats()) {
+                    throw new IllegalArgumentException("output '" + o + "' is given an array that output '" + f.getKey()
+                            + "' also uses");
+                }
             }
         }
     }
