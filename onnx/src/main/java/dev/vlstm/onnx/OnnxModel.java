@@ -49,8 +49,9 @@ public final class OnnxModel implements AutoCloseable {
     private final List<String> outputs = new ArrayList<>();
     /*
      * The graph compiled to slots, once: every value name has an index into a call's Tensor[],
-     * so that a call looks no name up but the caller's (a streaming session's step is a few
-     * microseconds, and a HashMap of every value per call was a measurable share of it).
+     * so that a call looks no name up but the caller's. A streaming call allocates 688 B instead
+     * of the 1,856 of a HashMap of every value; its speed was level (the step is bound by the
+     * weights' bandwidth, docs/benchmarks.md, eighteenth pass).
      */
     private final java.util.Set<String> inputSet = new java.util.HashSet<>();
     /** The initializers at their slots; each call starts from a copy. */
