@@ -763,15 +763,6 @@ public final class LstmNetwork implements AutoCloseable {
             int sh = streams * (hidden ? config.stateSize() : config.hiddenSize());
             Checks.length(hidden ? (config.projSize() > 0 ? "hidden [L][S][P]" : "hidden [L][S][H]") : "cell [L][S][H]", dst,
                     states.length * sh);
-            if (states.length == 1) {
-                // one layer: straight into dst, whose length was just checked to be the state's
-                if (hidden) {
-                    states[0].hidden(dst);
-                } else {
-                    states[0].cell(dst);
-                }
-                return;
-            }
             if (tmp == null || tmp.length != sh) {
                 tmp = new float[sh];
             }

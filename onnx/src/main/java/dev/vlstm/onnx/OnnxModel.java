@@ -439,22 +439,26 @@ public final class OnnxModel implements AutoCloseable {
                         + t);
             }
             for (Map.Entry<String, Tensor> f : feeds.entrySet()) {
-                Tensor x = f.getValue();
-                if (x != null && x.isFloat() && x.floats() == t.floats()) {
+                if (sharesArray(f.getValue(), t)) {
                     throw new IllegalArgumentException("output '" + o + "' is given an array that input '" + f.getKey()
                             + "' also uses");
                 }
             }
             for (Map.Entry<String, Tensor> f : into.entrySet()) {
-                if (f == e || f.getKey().equals(o)) {
+                if (f.getKey().equals(o)) {
                     break;   // each pair once, in the map's order
                 }
-                if (f.getValue() != null && f.getValue().isFloat() && f.getValue().floats() == t.floats()) {
+                if (sharesArray(f.getValue(), t)) {
                     throw new IllegalArgumentException("output '" + o + "' is given an array that output '" + f.getKey()
                             + "' also uses");
                 }
             }
         }
+    }
+
+    /** Whether {@code x} (any tensor, or null) holds the float array of {@code t}. */
+    private static boolean sharesArray(Tensor x, Tensor t) {
+        return x != null && x.isFloat() && x.floats() == t.floats();
     }
 
     /** Type and rank always; the declared fixed dims too unless {@code dims} is false (a session's chunk is shorter). */

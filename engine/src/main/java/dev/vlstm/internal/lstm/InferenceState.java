@@ -73,10 +73,6 @@ public final class InferenceState {
      */
     public void copyOut(boolean cell, float[] dst) {
         float[] src = cell ? c : h;
-        if (batch == 1) {
-            System.arraycopy(src, 0, dst, 0, hidden);   // [H][1] is [1][H]
-            return;
-        }
         for (int b = 0; b < batch; b++) {
             for (int u = 0; u < hidden; u++) {
                 dst[b * hidden + u] = src[u * batch + b];
