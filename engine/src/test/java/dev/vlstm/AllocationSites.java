@@ -23,7 +23,8 @@ final class AllocationSites {
 
     /**
      * Runs {@code work} under a recording and returns the heaviest sampled sites, one per line:
-     * the bytes the samples stand for (JFR's weights, an estimate), the allocated class, the innermost frame and the innermost frame of vlstm.
+     * the bytes the samples stand for (JFR's weights, an estimate), the allocated class, the
+     * innermost frame and the innermost frame of vlstm.
      */
     static String of(Runnable work) {
         try {
