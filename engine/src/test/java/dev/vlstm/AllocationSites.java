@@ -22,13 +22,15 @@ final class AllocationSites {
     }
 
     /**
-     * Runs {@code work} under a recording and returns the heaviest sampled sites, one per line:
-     * the bytes the samples stand for (JFR's weights, an estimate), the allocated class, the
-     * innermost frame and the innermost frame of vlstm.
+     * Runs {@code work} under a recording and returns the most sampled sites, one per line: the
+     * samples' count, the allocated class, the innermost frame and the innermost frame of vlstm.
+     * (Counts, not JFR's byte weights: a thread's first sample weighs everything it allocated
+     * before the recording.)
      */
     static String of(Runnable work) {
+        Path file = null;
         try {
-            Path file = Files.createTempFile("vlstm-alloc", ".jfr");
+            file = Files.createTempFile("vlstm-alloc", ".jfr");
             try (Recording r = new Recording()) {
                 r.enable("jdk.ObjectAllocationSample").with("throttle", "10000/s").withStackTrace();
                 r.start();
@@ -36,7 +38,7 @@ final class AllocationSites {
                 r.stop();
                 r.dump(file);
             }
-            Map<String, Long> weight = new HashMap<>();
+            Map<String, Long> samples = new HashMap<>();
             for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
                 if (e.getStackTrace() == null) {
                     continue;
@@ -46,13 +48,16 @@ final class AllocationSites {
                 String ours = frames.stream().filter(f -> f.getMethod().getType().getName().startsWith("dev.vlstm."))
                         .findFirst().map(AllocationSites::frame).orElse("?");
                 String key = e.getClass("objectClass").getName() + " at " + top + " from " + ours;
-                weight.merge(key, e.getLong("weight"), Long::sum);
+                samples.merge(key, 1L, Long::sum);
             }
-            Files.deleteIfExists(file);
-            return weight.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
-                    .map(en -> "~" + en.getValue() + " B " + en.getKey()).collect(Collectors.joining("\n  ", "\n  ", ""));
+            return samples.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+                    .map(en -> en.getValue() + " samples: " + en.getKey()).collect(Collectors.joining("\n  ", "\n  ", ""));
         } catch (IOException | RuntimeException e) {
             return " (no allocation samples: " + e + ")";
+        } finally {
+            if (file != null) {
+                file.toFile().delete();
+            }
         }
     }
 

@@ -131,21 +131,21 @@ class MicroBatchesTest {
             // round. Two CI runs saw 57-60 KB per step in every round (C1 alone allocates 3.6 MB
             // per step here), not reproduced in 40 local JVMs; most likely vectors boxed in a
             // C2-compiled kernel (see ProfileSeed). A failure names the sampled allocation sites.
-            long allocated = Long.MAX_VALUE;
-            for (int round = 0; round < 10 && allocated >= 64 * 1024; round++) {
-                long before = bean.getCurrentThreadAllocatedBytes();
+            Runnable round = () -> {
                 for (int i = 0; i < 1000; i++) {
                     m.trainStep(x, steps, batch, labels, micro);
                 }
+            };
+            long limit = 64 * 1024;
+            long allocated = Long.MAX_VALUE;
+            for (int r = 0; r < 10 && allocated >= limit; r++) {
+                long before = bean.getCurrentThreadAllocatedBytes();
+                round.run();
                 allocated = Math.min(allocated, bean.getCurrentThreadAllocatedBytes() - before);
             }
-            String sites = allocated < 64 * 1024 ? "" : AllocationSites.of(() -> {
-                for (int i = 0; i < 1000; i++) {
-                    m.trainStep(x, steps, batch, labels, micro);
-                }
-            });
+            String sites = allocated < limit ? "" : AllocationSites.of(round);
             assertThat(allocated).as("bytes allocated by the best round of 1,000 accumulated steps; sampled sites"
-                    + " of 1,000 more:%s", sites).isLessThan(64 * 1024);
+                    + " of 1,000 more:%s", sites).isLessThan(limit);
         }
     }
 
