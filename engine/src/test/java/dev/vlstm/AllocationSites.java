@@ -23,7 +23,7 @@ final class AllocationSites {
 
     /**
      * Runs {@code work} under a recording and returns the most sampled sites, one per line: the
-     * samples' count, the allocated class, the innermost frame and the innermost frame of vlstm.
+     * samples' count, the allocated class, and every frame from the allocation to the innermost of vlstm.
      * (Counts, not JFR's byte weights: a thread's first sample weighs everything it allocated
      * before the recording.)
      */
@@ -44,13 +44,19 @@ final class AllocationSites {
                     continue;
                 }
                 List<RecordedFrame> frames = e.getStackTrace().getFrames();
-                String top = frames.isEmpty() ? "?" : frame(frames.get(0));
-                String ours = frames.stream().filter(f -> f.getMethod().getType().getName().startsWith("dev.vlstm."))
-                        .findFirst().map(AllocationSites::frame).orElse("?");
-                String key = e.getClass("objectClass").getName() + " at " + top + " from " + ours;
+                // every frame from the allocation to the innermost of vlstm: shows which call C2
+                // did not inline (a [JIT compiled] frame above vlstm's)
+                StringBuilder chain = new StringBuilder();
+                for (RecordedFrame f : frames) {
+                    chain.append(chain.length() == 0 ? "" : " < ").append(frame(f));
+                    if (f.getMethod().getType().getName().startsWith("dev.vlstm.")) {
+                        break;
+                    }
+                }
+                String key = e.getClass("objectClass").getName() + " at " + chain;
                 samples.merge(key, 1L, Long::sum);
             }
-            return samples.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+            return samples.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(6)
                     .map(en -> en.getValue() + " samples: " + en.getKey()).collect(Collectors.joining("\n  ", "\n  ", ""));
         } catch (IOException | RuntimeException e) {
             return " (no allocation samples: " + e + ")";
@@ -59,6 +65,21 @@ final class AllocationSites {
                 file.toFile().delete();
             }
         }
+    }
+
+    /** The machine and JVM, for a failure seen only elsewhere: CPU model, processors, JVM and its flags. */
+    static String machine() {
+        String cpu = "?";
+        try {
+            cpu = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("model name") || l.startsWith("cpu family") || l.startsWith("model\t"))
+                    .limit(3).map(l -> l.replaceAll("\\s+", " ")).collect(Collectors.joining(", "));
+        } catch (IOException | RuntimeException e) {
+            // not Linux: unknown
+        }
+        return "\n  machine: " + cpu + "; " + Runtime.getRuntime().availableProcessors() + " processors; "
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version") + "; flags "
+                + java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
     }
 
     private static String frame(RecordedFrame f) {

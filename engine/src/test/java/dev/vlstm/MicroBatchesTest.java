@@ -143,7 +143,7 @@ class MicroBatchesTest {
                 round.run();
                 allocated = Math.min(allocated, bean.getCurrentThreadAllocatedBytes() - before);
             }
-            String sites = allocated < limit ? "" : AllocationSites.of(round);
+            String sites = allocated < limit ? "" : AllocationSites.of(round) + AllocationSites.machine();
             assertThat(allocated).as("bytes allocated by the best round of 1,000 accumulated steps; sampled sites"
                     + " of 1,000 more:%s", sites).isLessThan(limit);
         }
