@@ -1,6 +1,7 @@
 package dev.vlstm;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -71,7 +72,7 @@ final class AllocationSites {
     static String machine() {
         String cpu = "?";
         try {
-            cpu = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo")).stream()
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
                     .filter(l -> l.startsWith("model name") || l.startsWith("cpu family") || l.startsWith("model\t"))
                     .limit(3).map(l -> l.replaceAll("\\s+", " ")).collect(Collectors.joining(", "));
         } catch (IOException | RuntimeException e) {
@@ -79,7 +80,7 @@ final class AllocationSites {
         }
         return "\n  machine: " + cpu + "; " + Runtime.getRuntime().availableProcessors() + " processors; "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version") + "; flags "
-                + java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+                + ManagementFactory.getRuntimeMXBean().getInputArguments();
     }
 
     private static String frame(RecordedFrame f) {

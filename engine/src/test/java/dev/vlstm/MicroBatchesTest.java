@@ -128,9 +128,11 @@ class MicroBatchesTest {
             // The JIT may still be compiling after the warm-up on a loaded machine: the best of up
             // to 10 rounds of 1,000 steps counts. Re-allocating a micro-batch's workspace (several
             // KB) at each of the two shape changes per step would show as megabytes in every
-            // round. Two CI runs saw 57-60 KB per step in every round (C1 alone allocates 3.6 MB
-            // per step here), not reproduced in 40 local JVMs; most likely vectors boxed in a
-            // C2-compiled kernel (see ProfileSeed). A failure names the sampled allocation sites.
+            // round. CI runs saw 57-60 KB per step in every round, the last three exactly 57,184 B
+            // (C1 alone allocates 3.6 MB per step here), not reproduced here; the sites sampled
+            // there are the Vector API's Java fallbacks in gemvPanels, tile6x1 and adam (vectors
+            // boxed in C2-compiled kernels, see ProfileSeed). A failure names the sampled sites,
+            // each with its whole frame chain, and the machine.
             Runnable round = () -> {
                 for (int i = 0; i < 1000; i++) {
                     m.trainStep(x, steps, batch, labels, micro);
