@@ -129,9 +129,10 @@ class MicroBatchesTest {
             // to 10 rounds of 1,000 steps counts. Re-allocating a micro-batch's workspace (several
             // KB) at each of the two shape changes per step would show as megabytes in every
             // round. CI runs saw 57-60 KB per step in every round, the last three exactly 57,184 B
-            // (C1 alone allocates 3.6 MB per step here), not reproduced here; the sites sampled
-            // there are the Vector API's Java fallbacks in gemvPanels, tile6x1 and adam (vectors
-            // boxed in C2-compiled kernels, see ProfileSeed). A failure names the sampled sites,
+            // (C1 alone allocates 3.6 MB per step), at the Vector API's Java fallbacks in
+            // gemvPanels, tile6x1 and adam (JDK 17); once locally 19.2 KB per step in tanh (JDK 25,
+            // AVX2), where -XX:+PrintIntrinsics showed the operator not constant in that C2
+            // compilation (docs/benchmarks.md, twentieth pass). A failure names the sampled sites,
             // each with its whole frame chain, and the machine.
             Runnable round = () -> {
                 for (int i = 0; i < 1000; i++) {
