@@ -130,9 +130,11 @@ class MicroBatchesTest {
             // KB) at each of the two shape changes per step would show as megabytes in every
             // round. CI runs saw 57-60 KB per step in every round, the last three exactly 57,184 B
             // (C1 alone allocates 3.6 MB per step), at the Vector API's Java fallbacks in
-            // gemvPanels, tile6x1 and adam (JDK 17); once locally 19.2 KB per step in tanh (JDK 25,
-            // AVX2), where -XX:+PrintIntrinsics showed the operator not constant in that C2
-            // compilation (docs/benchmarks.md, twentieth pass). A failure names the sampled sites,
+            // gemvPanels, tile6x1 and adam (JDK 17); twice locally on AVX2 (family 25 model 1): in
+            // tanh on JDK 25, where -XX:+PrintIntrinsics showed the operator not constant in that
+            // C2 compilation, and in tile6x2's FMA on JDK 17 (docs/benchmarks.md, twentieth pass).
+            // Not yet fixed: a C2 compilation of a kernel inlines the Vector API's Java fallback
+            // instead of the intrinsic, a slow path for users too. A failure names the sampled sites,
             // each with its whole frame chain, and the machine.
             Runnable round = () -> {
                 for (int i = 0; i < 1000; i++) {
