@@ -41,7 +41,7 @@ final class AllocationSites {
             }
             Map<String, Long> samples = new HashMap<>();
             for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
-                if (e.getStackTrace() == null) {
+                if (!e.getEventType().getName().equals("jdk.ObjectAllocationSample") || e.getStackTrace() == null) {
                     continue;
                 }
                 List<RecordedFrame> frames = e.getStackTrace().getFrames();

@@ -128,14 +128,11 @@ class MicroBatchesTest {
             // The JIT may still be compiling after the warm-up on a loaded machine: the best of up
             // to 10 rounds of 1,000 steps counts. Re-allocating a micro-batch's workspace (several
             // KB) at each of the two shape changes per step would show as megabytes in every
-            // round. CI runs saw 57-60 KB per step in every round, the last three exactly 57,184 B
-            // (C1 alone allocates 3.6 MB per step), at the Vector API's Java fallbacks in
-            // gemvPanels, tile6x1 and adam (JDK 17); twice locally on AVX2 (family 25 model 1): in
-            // tanh on JDK 25, where -XX:+PrintIntrinsics showed the operator not constant in that
-            // C2 compilation, and in tile6x2's FMA on JDK 17 (docs/benchmarks.md, twentieth pass).
-            // Not yet fixed: a C2 compilation of a kernel inlines the Vector API's Java fallback
-            // instead of the intrinsic, a slow path for users too. A failure names the sampled sites,
-            // each with its whole frame chain, and the machine.
+            // round. CI and local runs saw 1-60 KB per step in every round, order-dependent: the
+            // cause was PanamaKernels.strideMap, whose cache stopped growing at 64 strides, so after
+            // earlier test classes had used 64, each transpose allocated a map (StrideMapTest). The
+            // sites JFR named then (Vector API fallbacks) were an artefact: JFR's first recording
+            // redefines classes, which deoptimises all compiled code while it samples.
             Runnable round = () -> {
                 for (int i = 0; i < 1000; i++) {
                     m.trainStep(x, steps, batch, labels, micro);

@@ -82,7 +82,7 @@ final class PanamaKernels implements Kernels {
         }
     }
 
-    private PanamaKernels() {
+    PanamaKernels() {
     }
 
     /** The {@code vendor_id} of /proc/cpuinfo (Linux), or "" where it cannot be read. */
@@ -241,7 +241,8 @@ final class PanamaKernels implements Kernels {
     /** The strides seen so far (copied on write: read without a lock; a lost race only makes a map twice). */
     private volatile StrideMap[] strideMaps = new StrideMap[0];
 
-    private int[] strideMap(int stride) {
+    /** The map for {@code stride}, cached (package-private for its test). */
+    int[] strideMap(int stride) {
         StrideMap[] known = strideMaps;
         for (StrideMap m : known) {
             if (m.stride == stride) {
@@ -252,11 +253,13 @@ final class PanamaKernels implements Kernels {
         for (int i = 0; i < V; i++) {
             map[i] = i * stride;
         }
-        if (known.length < 64) {
-            StrideMap[] more = java.util.Arrays.copyOf(known, known.length + 1);
-            more[known.length] = new StrideMap(stride, map);
-            strideMaps = more;
-        }
+        // Past 64 strides, the oldest is replaced: a JVM that has seen 64 other strides (a test
+        // suite, a server that served many shapes) must still cache the ones it uses now, or each
+        // gather allocates a map for the JVM's whole life.
+        StrideMap[] more = known.length < 64 ? java.util.Arrays.copyOf(known, known.length + 1)
+                : java.util.Arrays.copyOfRange(known, 1, known.length + 1);
+        more[more.length - 1] = new StrideMap(stride, map);
+        strideMaps = more;
         return map;
     }
 
